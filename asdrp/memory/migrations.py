@@ -1,0 +1,165 @@
+"""Numbered, append-only schema migrations (the pattern of Simon Willison's `llm`).
+
+Each migration is a function named ``mNNN_what_it_does`` registered, in order, on a
+`MigrationRegistry`; the table ``schema_migrations(version, name, applied_at)`` records which
+ran, so opening a database made by an older asdrp upgrades it in place. Never edit a migration
+that has shipped: add the next one. Each backend keeps its own registry (`SQLITE_MIGRATIONS`
+here; the PostgreSQL store declares its own and runs it with its own async runner).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from asdrp.memory.errors import MemoryStoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NAME = re.compile(r"m(\d{3,})_[a-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class Migration(Generic[F]):
+    """One schema step: its version (from the function name), its name and the function."""
+
+    version: int
+    name: str
+    apply: F
+
+
+class MigrationRegistry(Generic[F]):
+    """An ordered list of migrations for one backend; use an instance as a decorator."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.migrations: list[Migration[F]] = []
+
+    def __call__(self, function: F) -> F:
+        match = _NAME.fullmatch(function.__name__)
+        if match is None:
+            raise MemoryStoreError(f"Migration {function.__name__!r} must be named mNNN_description")
+        version = int(match.group(1))
+        expected = len(self.migrations) + 1
+        if version != expected:
+            raise MemoryStoreError(
+                f"Migration {function.__name__!r} of {self.backend} has version {version}; expected {expected}"
+            )
+        self.migrations.append(Migration(version, function.__name__, function))
+        return function
+
+    @property
+    def latest(self) -> int:
+        """The schema version a fully migrated database has."""
+        return len(self.migrations)
+
+    def pending(self, applied: Iterable[int]) -> list[Migration[F]]:
+        """Migrations not yet applied, in order."""
+        done = set(applied)
+        return [migration for migration in self.migrations if migration.version not in done]
+
+
+SqliteMigration = Callable[[sqlite3.Connection], None]
+SQLITE_MIGRATIONS: MigrationRegistry[SqliteMigration] = MigrationRegistry("sqlite")
+
+
+@SQLITE_MIGRATIONS
+def m001_initial(db: sqlite3.Connection) -> None:
+    """The first schema: a registry row per conversation and its items as JSON."""
+    db.execute(
+        """CREATE TABLE sessions (
+            user TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            agent_id TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            item_count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user, session_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE items (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            agent TEXT,
+            role TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            data TEXT NOT NULL
+        )"""
+    )
+
+
+@SQLITE_MIGRATIONS
+def m002_window_columns(db: sqlite3.Connection) -> None:
+    """Precompute each item's token estimate and turn start, and index the conversation tail.
+
+    Without these, building the model's window meant parsing every item on every turn and the
+    tail query scanned the table; existing rows are backfilled from their JSON.
+    """
+    from asdrp.memory.window import estimate_tokens, is_turn_start  # the rules as of this migration
+
+    db.execute("ALTER TABLE items ADD COLUMN turn_start INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE items ADD COLUMN tokens INTEGER NOT NULL DEFAULT 1")
+    rows = db.execute("SELECT id, data FROM items").fetchall()
+    updates = []
+    for row_id, data in rows:
+        item = json.loads(data)
+        updates.append((int(is_turn_start(item)), estimate_tokens(item), row_id))
+    db.executemany("UPDATE items SET turn_start = ?, tokens = ? WHERE id = ?", updates)
+    db.execute("CREATE INDEX items_conversation ON items (user, session_id, id)")
+
+
+@SQLITE_MIGRATIONS
+def m003_sessions_recent_index(db: sqlite3.Connection) -> None:
+    """Index a user's sessions by recency so listing and keyset paging never sort the whole table."""
+    db.execute("CREATE INDEX sessions_recent ON sessions (user, updated_at, session_id)")
+
+
+def applied_versions(db: sqlite3.Connection) -> set[int]:
+    """Versions recorded in schema_migrations (empty for a brand-new database)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    return {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+
+
+def migrate_sqlite(
+    db: sqlite3.Connection, registry: MigrationRegistry[SqliteMigration] = SQLITE_MIGRATIONS, upto: int | None = None
+) -> list[str]:
+    """Apply pending migrations (up to version `upto`) in one IMMEDIATE transaction: all or none.
+
+    The pending set is re-read inside the write lock, so two processes opening a new file at the
+    same time apply each migration exactly once. `db` must be in autocommit mode
+    (isolation_level=None). Returns the names of the migrations applied.
+    """
+    applied_names: list[str] = []
+    if not registry.pending(applied_versions(db)):
+        return applied_names
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for migration in registry.pending(applied_versions(db)):
+            if upto is not None and migration.version > upto:
+                break
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time()),
+            )
+            applied_names.append(migration.name)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return applied_names
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The highest applied migration version (0 for an empty database)."""
+    return max(applied_versions(db), default=0)

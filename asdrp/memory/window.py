@@ -1,0 +1,102 @@
+"""The model's window: which recent items of a conversation the model sees on a turn.
+
+Pure functions shared by every store. A store fetches only the tail of a conversation (the
+newest `max_items` rows) and `select_window` trims it so that (1) the item and token budgets
+hold, (2) the cut falls on a turn boundary (a turn starts at a user message), and (3) a tool
+result is never separated from the call that asked for it. The cost is therefore bounded by
+the window size, never by the length of the history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asdrp.memory.records import WindowSettings
+
+_OUTPUT_SUFFIX = "_output"
+
+
+def estimate_tokens(item: dict[str, Any]) -> int:
+    """Rough token count of an item: compact JSON length // 4 (at least 1). Cheap and stable."""
+    text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
+    return max(1, len(text) // 4)
+
+
+def is_turn_start(item: dict[str, Any]) -> bool:
+    """True for a user-role message: the first item of a turn."""
+    return item.get("role") == "user" and item.get("type", "message") == "message"
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """One candidate item for the window with the facts the stores precompute at write time."""
+
+    item: dict[str, Any]
+    tokens: int
+    turn_start: bool
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> WindowRow:
+        """A row computed from the item itself (for callers that did not store the facts)."""
+        return cls(item, estimate_tokens(item), is_turn_start(item))
+
+
+def _call_id(item: dict[str, Any]) -> str | None:
+    value = item.get("call_id")
+    return value if isinstance(value, str) else None
+
+
+def _is_output(item: dict[str, Any]) -> bool:
+    kind = item.get("type")
+    return isinstance(kind, str) and kind.endswith(_OUTPUT_SUFFIX) and _call_id(item) is not None
+
+
+def _orphaning_cuts(rows: Sequence[WindowRow]) -> list[bool]:
+    """bad[j] is True when starting the window at j would keep a tool output but drop its call."""
+    call_positions: dict[str, int] = {}
+    bad = [False] * (len(rows) + 1)
+    for position, row in enumerate(rows):
+        call_id = _call_id(row.item)
+        if call_id is None:
+            continue
+        if _is_output(row.item):
+            call_position = call_positions.get(call_id, -1)  # -1: the call lies before the fetched tail
+            for cut in range(call_position + 1, position + 1):
+                bad[cut] = True
+        else:
+            call_positions.setdefault(call_id, position)
+    return bad
+
+
+def select_window(rows: Sequence[WindowRow], settings: WindowSettings) -> list[dict[str, Any]]:
+    """The items of the window, oldest first, chosen from `rows` (a conversation's tail, oldest first).
+
+    Prefers the oldest turn boundary within both budgets. When even the newest turn alone is too
+    big, it cuts inside that turn at the oldest point that keeps every tool output with its call.
+    If no such point fits the budgets, the window is empty: the budgets are hard limits.
+    """
+    count = len(rows)
+    if count == 0:
+        return []
+    bad = _orphaning_cuts(rows)
+    fits_from = count  # smallest start index whose suffix fits both budgets
+    tokens = 0
+    for index in range(count - 1, -1, -1):
+        tokens += rows[index].tokens
+        if count - index > settings.max_items:
+            break
+        if settings.max_tokens is not None and tokens > settings.max_tokens:
+            break
+        fits_from = index
+    if fits_from == count:
+        return []
+    start = next(
+        (index for index in range(fits_from, count) if rows[index].turn_start and not bad[index]),
+        None,
+    )
+    if start is None:
+        start = next((index for index in range(fits_from, count) if not bad[index]), count)
+    return [row.item for row in rows[start:]]

@@ -1,0 +1,109 @@
+"""The app factory: `create_app(settings)` builds one independent FastAPI application.
+
+The agents configuration is loaded here, eagerly, so a broken YAML stops start-up with its one
+line of explanation; the stores are closed by the lifespan when the server shuts down (uvicorn
+lets in-flight turns finish first, up to `shutdown_deadline_s`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from asdrp.memory.ids import DEFAULT_USER
+from asdrp.server.auth import ApiKeyAuthenticator
+from asdrp.server.errors import install_error_handlers
+from asdrp.server.routes import agents, chat, health, sessions, web
+from asdrp.server.routes.web import STATIC_DIR
+from asdrp.server.services import Catalog, ServerServices
+from asdrp.server.settings import ServerSettings
+
+log = logging.getLogger("asdrp.server")
+
+DESCRIPTION = """Chat with asdrp's agents and orchestrators; conversations keep persistent session memory.
+
+Authenticate with the `X-API-Key` header when the server has `ASDRP_API_KEYS`; in local mode no key
+is needed. Omit `session_id` to start a conversation: the reply's `metadata.session_id` continues it.
+Every error is `{"detail": "...", "error_code": "..."}`.
+"""
+
+
+def _orchestrator_config(explicit: Path | None, agents_config: Path, name: str) -> Path | None:
+    """An explicit orchestrator YAML, else the one beside the agents YAML if it exists."""
+    if explicit is not None:
+        return explicit
+    beside = agents_config.parent / name
+    return beside if beside.exists() else None
+
+
+def build_catalog(settings: ServerSettings) -> tuple[Catalog, object]:
+    """The factory (loads and validates the agents YAML: ConfigError if broken) and the catalog."""
+    from asdrp.agents.agent_factory import AgentFactory
+    from asdrp.orchestration.catalog import ResponderCatalog
+
+    factory = AgentFactory(config_path=settings.config, session_url=settings.session_url)
+    agents_config = Path(factory.loader.config_path)
+    catalog = ResponderCatalog(
+        factory,
+        wait_when_busy=settings.busy == "wait",
+        moe_config_path=_orchestrator_config(settings.moe_config, agents_config, "moe.yaml"),
+        smartrouter_config_path=_orchestrator_config(settings.smartrouter_config, agents_config, "smartrouter.yaml"),
+    )
+    return catalog, factory
+
+
+def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | None = None) -> FastAPI:
+    """A new app. `catalog` replaces the configured agents (tests inject slow or failing responders)."""
+    settings = settings if settings is not None else ServerSettings()
+    factory = None
+    if catalog is None:
+        catalog, factory = build_catalog(settings)
+    services = ServerServices(
+        settings=settings,
+        catalog=catalog,
+        authenticator=ApiKeyAuthenticator(settings.api_keys),
+        factory=factory,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.local_mode:
+            log.warning(
+                "asdrp: local mode (no ASDRP_API_KEYS): every request is user %r; bound to %s",
+                DEFAULT_USER,
+                settings.host,
+            )
+        else:
+            log.info("asdrp: API keys required for %d user(s)", len(set(settings.api_keys.values())))
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="asdrp",
+        version=health.VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
+    for module in (health, agents, chat, sessions, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

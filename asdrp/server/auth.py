@@ -1,0 +1,51 @@
+"""Who is calling: the `X-API-Key` header mapped to a user, or the local user when no keys exist.
+
+Every conversation is keyed by `(user, session_id)`, so this dependency is the whole of ownership:
+a user can only ever name their own conversations.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+
+from asdrp.memory.ids import DEFAULT_USER
+from asdrp.server.errors import ApiError
+
+API_KEY_HEADER = "X-API-Key"
+
+api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="API key mapped to a user by ASDRP_API_KEYS.")
+
+
+class ApiKeyAuthenticator:
+    """Resolves an API key to its user in constant time per configured key."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        self._keys = [(key.encode(), user) for key, user in keys.items()]
+
+    @property
+    def local_mode(self) -> bool:
+        return not self._keys
+
+    def user_for(self, presented: str | None) -> str:
+        """The user owning `presented`; the local user in local mode; ApiError 401 otherwise."""
+        if self.local_mode:
+            return DEFAULT_USER
+        if not presented:
+            raise ApiError(401, "missing_api_key", f"Missing API key: send it in the {API_KEY_HEADER} header.")
+        candidate = presented.encode()
+        found = None
+        for key, user in self._keys:  # compare against every key so timing does not reveal which matched
+            if hmac.compare_digest(key, candidate):
+                found = user
+        if found is None:
+            raise ApiError(401, "invalid_api_key", f"Unknown API key in the {API_KEY_HEADER} header.")
+        return found
+
+
+async def current_user(request: Request, api_key: str | None = Security(api_key_scheme)) -> str:
+    """FastAPI dependency: the user the request acts for."""
+    authenticator: ApiKeyAuthenticator = request.app.state.services.authenticator
+    return authenticator.user_for(api_key)

@@ -1,0 +1,1 @@
+"""Offline tool functions the agents call: geo, clock, finance and calculator, over a shared gazetteer."""

@@ -1,0 +1,147 @@
+"""Clock tools for the ClockAgent: the current time somewhere, and converting a time between places.
+
+Time zones come from the gazetteer, or from coordinates via timezonefinder (offline data). The
+clock is read through `_utcnow()` so tests can pin it with monkeypatch.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from timezonefinder import TimezoneFinder
+
+from asdrp.tools.gazetteer import check_coordinates, lookup_place
+
+_COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*$")
+_CLOCK_TIME = re.compile(
+    r"^\s*(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2}))?\s*(?P<meridiem>a\.?\s?m\.?|p\.?\s?m\.?)?\s*$", re.IGNORECASE
+)
+_NAMED_TIMES = {"noon": (12, 0), "midday": (12, 0), "midnight": (0, 0)}
+
+
+def _utcnow() -> datetime:
+    """The current time in UTC; the one place the clock tools read the real clock (tests patch it)."""
+    return datetime.now(UTC)
+
+
+@functools.lru_cache(maxsize=1)
+def _timezone_finder() -> TimezoneFinder:
+    """Loaded on first use (a few hundred ms) and kept: a per-process singleton over read-only data."""
+    return TimezoneFinder()
+
+
+def _zone_for(place: str, argument: str) -> tuple[str, ZoneInfo]:
+    """A readable label and the time zone for a place name, "lat, lon" pair or IANA zone name."""
+    if not isinstance(place, str) or not place.strip():
+        raise ValueError(f"{argument} must be a place name such as 'Kyoto' or 'New York', got {place!r}")
+    found = lookup_place(place)
+    if found is not None:
+        return found.label, ZoneInfo(found.timezone)
+    match = _COORDINATES.match(place)
+    if match:
+        latitude, longitude = float(match.group(1)), float(match.group(2))
+        check_coordinates(latitude, longitude)
+        zone_name = _timezone_finder().timezone_at(lat=latitude, lng=longitude)
+        if zone_name is None:
+            raise ValueError(f"No time zone is known for coordinates {place!r} ({argument})")
+        return f"{latitude:.2f}, {longitude:.2f}", ZoneInfo(zone_name)
+    zone_name = "UTC" if place.strip().upper() in {"UTC", "GMT"} else place.strip()
+    if "/" in zone_name or zone_name == "UTC":
+        try:
+            return zone_name, ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):  # not a zone name either: report below
+            pass
+    raise ValueError(
+        f"Unknown place {place!r} for {argument}: give a city, country, US state, landmark, 'lat, lon' or a time zone like 'Europe/Paris'"
+    )
+
+
+def _utc_offset(moment: datetime) -> str:
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "+" if offset >= timedelta(0) else "-"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _long_date(moment: datetime | date) -> str:
+    return f"{moment:%A}, {moment.day} {moment:%B %Y}"
+
+
+def _parse_clock_time(time: str) -> tuple[int, int]:
+    """Hour and minute from "09:00", "21:15", "9am", "9:30 pm", "noon" or "midnight"."""
+    if not isinstance(time, str) or not time.strip():
+        raise ValueError(f"time must be a clock time such as '09:00', '9am' or '9:30 pm', got {time!r}")
+    text = time.strip().lower()
+    if text in _NAMED_TIMES:
+        return _NAMED_TIMES[text]
+    match = _CLOCK_TIME.match(text)
+    if not match:
+        raise ValueError(f"Cannot read time {time!r}: use a clock time such as '09:00', '9am' or '9:30 pm'")
+    hour, minute = int(match.group("hour")), int(match.group("minute") or 0)
+    if minute > 59:
+        raise ValueError(f"Cannot read time {time!r}: minutes must be 00-59")
+    meridiem = match.group("meridiem")
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"Cannot read time {time!r}: with am/pm the hour must be 1-12")
+        hour = hour % 12 + (12 if meridiem.startswith("p") else 0)
+    elif hour > 23:
+        raise ValueError(f"Cannot read time {time!r}: the hour must be 0-23")
+    return hour, minute
+
+
+def current_time(place: str) -> dict[str, Any]:
+    """The current local time, date and UTC offset in a place.
+
+    Args:
+        place: City, country, US state or landmark (e.g. "Kyoto", "New York"), "lat, lon" coordinates, or a time zone such as "Europe/Paris".
+    """
+    label, zone = _zone_for(place, "place")
+    local = _utcnow().astimezone(zone)
+    offset = _utc_offset(local)
+    return {
+        "summary": f"It is {local:%H:%M} ({_long_date(local)}) in {label} ({zone.key}, {offset}).",
+        "place": label,
+        "timezone": zone.key,
+        "local_time": local.strftime("%H:%M"),
+        "local_date": local.date().isoformat(),
+        "weekday": local.strftime("%A"),
+        "iso": local.isoformat(timespec="seconds"),
+        "utc_offset": offset,
+    }
+
+
+def convert_time(time: str, from_place: str, to_place: str) -> dict[str, Any]:
+    """Convert a clock time today in one place to the local time in another place.
+
+    Args:
+        time: Clock time in from_place, e.g. "09:00", "21:15", "9am", "9:30 pm" or "noon".
+        from_place: Place whose local time is given (city, country, US state, landmark or time zone), e.g. "Kyoto".
+        to_place: Place to convert the time to, e.g. "Paris".
+    """
+    hour, minute = _parse_clock_time(time)
+    from_label, from_zone = _zone_for(from_place, "from_place")
+    to_label, to_zone = _zone_for(to_place, "to_place")
+    today = _utcnow().astimezone(from_zone).date()
+    source = datetime(today.year, today.month, today.day, hour, minute, tzinfo=from_zone)
+    target = source.astimezone(to_zone)
+    day_shift = (target.date() - source.date()).days
+    shift_note = {-1: " (the previous day)", 1: " (the next day)"}.get(day_shift, "")
+    summary = (
+        f"{source:%H:%M} on {_long_date(source)} in {from_label} ({from_zone.key}) is "
+        f"{target:%H:%M} on {_long_date(target)}{shift_note} in {to_label} ({to_zone.key})."
+    )
+    return {
+        "summary": summary,
+        "from_place": from_label,
+        "to_place": to_label,
+        "from_timezone": from_zone.key,
+        "to_timezone": to_zone.key,
+        "from_time": source.isoformat(timespec="minutes"),
+        "to_time": target.isoformat(timespec="minutes"),
+        "day_shift": day_shift,
+    }
