@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,7 +83,18 @@ def serve_command(
             lifespan="on",
         )
     )
-    server.run()
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; a shutdown that finished
+    # in-flight turns and closed the stores is a clean exit (status 0), not a kill.
+    previous = {sig: signal.signal(sig, _exit_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _run(action: Callable[[], Awaitable[T]]) -> T:

@@ -44,30 +44,32 @@ class WindowRow:
         return cls(item, estimate_tokens(item), is_turn_start(item))
 
 
-def _call_id(item: dict[str, Any]) -> str | None:
-    value = item.get("call_id")
-    return value if isinstance(value, str) else None
-
-
-def _is_output(item: dict[str, Any]) -> bool:
-    kind = item.get("type")
-    return isinstance(kind, str) and kind.endswith(_OUTPUT_SUFFIX) and _call_id(item) is not None
-
-
 def _orphaning_cuts(rows: Sequence[WindowRow]) -> list[bool]:
-    """bad[j] is True when starting the window at j would keep a tool output but drop its call."""
+    """bad[j] is True when starting the window at j would keep a tool output but drop its call.
+
+    A start j is bad iff some output at position >= j has its call before j, i.e. iff the smallest
+    call position among the outputs from j on is < j (one backward pass over a suffix minimum).
+    """
     call_positions: dict[str, int] = {}
-    bad = [False] * (len(rows) + 1)
+    output_calls: list[int | None] = []
     for position, row in enumerate(rows):
-        call_id = _call_id(row.item)
-        if call_id is None:
-            continue
-        if _is_output(row.item):
-            call_position = call_positions.get(call_id, -1)  # -1: the call lies before the fetched tail
-            for cut in range(call_position + 1, position + 1):
-                bad[cut] = True
+        item = row.item
+        call_id = item.get("call_id")
+        kind = item.get("type")
+        if not isinstance(call_id, str) or not isinstance(kind, str):
+            output_calls.append(None)
+        elif kind.endswith(_OUTPUT_SUFFIX):
+            output_calls.append(call_positions.get(call_id, -1))  # -1: the call lies before the tail
         else:
             call_positions.setdefault(call_id, position)
+            output_calls.append(None)
+    bad = [False] * len(rows)
+    smallest = len(rows)
+    for position in range(len(rows) - 1, -1, -1):
+        call_position = output_calls[position]
+        if call_position is not None and call_position < smallest:
+            smallest = call_position
+        bad[position] = smallest < position
     return bad
 
 

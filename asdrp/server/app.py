@@ -45,9 +45,10 @@ def _orchestrator_config(explicit: Path | None, agents_config: Path, name: str) 
 def build_catalog(settings: ServerSettings) -> tuple[Catalog, object]:
     """The factory (loads and validates the agents YAML: ConfigError if broken) and the catalog."""
     from asdrp.agents.agent_factory import AgentFactory
-    from asdrp.orchestration.catalog import ResponderCatalog
 
     factory = AgentFactory(config_path=settings.config, session_url=settings.session_url)
+    from asdrp.orchestration.catalog import ResponderCatalog
+
     agents_config = Path(factory.loader.config_path)
     catalog = ResponderCatalog(
         factory,

@@ -164,3 +164,10 @@ async def test_clock_agent_answers_there_from_an_earlier_turn() -> None:
     await Runner.run(agent, input="Where is Kyoto?", session=session)
     answer = (await Runner.run(agent, input="What time is it there?", session=session)).final_output
     assert "Kyoto" in answer and "Asia/Tokyo" in answer
+
+
+async def test_a_tool_error_reaches_the_user_with_its_reason() -> None:
+    factory = AgentFactory(REPO_CONFIG)
+    agent, session = await factory.get_agent_with_session("calculator", session_id="calc")
+    answer = (await Runner.run(agent, input="What is 1/0?", session=session)).final_output
+    assert "division by zero" in answer.lower()

@@ -30,7 +30,9 @@ async def test_file_databases_use_wal_and_a_long_busy_timeout(file_store: Sqlite
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     assert file_store._db is not None
-    assert file_store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    # the inline path never waits; the worker-thread path waits up to 30 s for another process
+    assert file_store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    assert file_store._run_waiting(lambda db: db.execute("PRAGMA busy_timeout").fetchone()[0]) == 30_000
     assert file_store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
 
 
@@ -154,18 +156,32 @@ async def test_closing_twice_is_harmless(file_store_path: Path) -> None:
     store.close_now()
 
 
-async def test_concurrent_operations_do_not_block_the_event_loop(file_store: SqliteStore) -> None:
-    ticks = 0
+async def test_a_write_waiting_for_another_process_lock_does_not_block_the_event_loop(
+    file_store: SqliteStore, file_store_path: Path
+) -> None:
+    other = sqlite3.connect(file_store_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        write = asyncio.create_task(file_store.append(ConversationKey("local", "s"), [user_msg("queued")], agent=None))
+        for _ in range(5):
+            await asyncio.sleep(0.01)  # the loop keeps running: the write waits in a worker thread
+        assert not write.done()
+        # reads never wait for a writer in WAL mode
+        assert await file_store.read(ConversationKey("local", "s"), limit=10) == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await write
+    assert texts([s.item for s in await file_store.read(ConversationKey("local", "s"))]) == ["queued"]
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
 
-    task = asyncio.create_task(ticker())
+async def test_the_wal_is_checkpointed_off_loop_so_it_stays_bounded(file_store: SqliteStore, file_store_path: Path) -> None:
     session = ConversationSession(file_store, "s")
-    for n in range(20):
-        await session.add_items([user_msg(f"q{n}"), assistant_msg(f"a{n}")])
-    task.cancel()
-    assert ticks > 0  # the loop kept running while the store worked in threads
+    for n in range(300):
+        await session.add_items([user_msg(f"q{n} " + "x" * 3000)])
+    wal = file_store_path.with_name(file_store_path.name + "-wal")
+    # without checkpoints the WAL would hold every page written (> 300 pages of 4 KiB)
+    assert file_store._db is not None
+    busy, log_pages, checkpointed = file_store._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and wal.exists()
+    assert log_pages < 700  # ~2,100 frames without the periodic checkpoints, ~300 with them

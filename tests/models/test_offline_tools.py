@@ -127,3 +127,17 @@ async def test_capitalised_phrases_stand_in_when_the_gazetteer_is_absent(
     monkeypatch.setitem(sys.modules, "asdrp.tools.gazetteer", None)  # importing it now fails
     item = tool_call(await respond("What's near Times Square?", tools(geocode)))
     assert json.loads(item.arguments) == {"place": "Times Square"}
+
+
+async def test_a_stray_number_in_history_is_not_taken_as_an_amount() -> None:
+    history = [user("Tell me something interesting, number 24"), assistant("Sure."),
+               user("What is the monthly loan payment at 5% over 30 years?")]
+    text = reply_text(await respond(history, FINANCE))
+    assert "principal" in text
+
+
+async def test_numbers_named_in_an_earlier_message_fill_a_follow_up() -> None:
+    history = [user("I'm thinking about a 250k loan"), assistant("Sounds good."),
+               user("What is the monthly loan payment at 4% over 20 years?")]
+    args = json.loads(tool_call(await respond(history, FINANCE)).arguments)
+    assert (args["principal"], args["annual_rate_percent"], args["years"]) == (250000, 4, 20)

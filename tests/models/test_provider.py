@@ -83,13 +83,15 @@ def test_labels_of_other_things() -> None:
     assert model_label(None) == "default"
 
 
-def test_importing_and_running_offline_opens_no_socket(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra_env", [{}, {"OPENAI_API_KEY": "sk-dummy", "ASDRP_MODEL_PROVIDER": "offline"}],
+                         ids=["no-key", "dummy-key-forced-offline"])
+def test_importing_and_running_offline_opens_no_socket(tmp_path: Path, extra_env: dict[str, str]) -> None:
     script = textwrap.dedent("""
         import asyncio, socket, sys
 
         def refuse(*args, **kwargs):
             # Written as well as raised: exporters at exit swallow exceptions.
-            sys.stderr.write(f"network access attempted: {args!r}\n")
+            sys.stderr.write(f"network access attempted: {args!r}\\n")
             raise AssertionError("network access attempted")
 
         socket.socket.connect = refuse
@@ -112,13 +114,13 @@ def test_importing_and_running_offline_opens_no_socket(tmp_path: Path) -> None:
         agent = Agent(name="t", instructions="You are a clock.", tools=[current_time],
                       model=asdrp.models.resolve_model("gpt-4.1-mini"))
         result = asyncio.run(Runner.run(agent, "What time is it in 'Kyoto'?"))
-        assert get_trace_provider()._disabled, "tracing should be disabled without a key"
+        assert get_trace_provider()._disabled, "tracing should be disabled offline"
         print("ANSWER:", result.final_output)
     """)
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENAI_API_KEY", "ASDRP_MODEL_PROVIDER", "OPENAI_BASE_URL",
                         "OPENAI_AGENTS_DISABLE_TRACING")}
-    env["ASDRP_HOME"] = str(tmp_path)
+    env.update(extra_env, ASDRP_HOME=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

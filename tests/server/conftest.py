@@ -177,7 +177,7 @@ class ServerProcess:
             "ASDRP_HOME": str(home),
             "ASDRP_CONFIG": str(config),
             "ASDRP_LOG_LEVEL": "warning",
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             **(env or {}),
         }
         self.process: subprocess.Popen[str] | None = None

@@ -11,6 +11,7 @@ from tests.server.conftest import app_client, settings_for
 from tests.server.test_chat import chat
 
 JSON = {"Content-Type": "application/json"}
+SEED_AGENTS = ("chitchat",)
 
 BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     # (name, request kwargs, status, error_code, text the detail must contain)
@@ -40,7 +41,7 @@ async def snapshot(client: httpx.AsyncClient) -> list[Any]:
 
 @pytest.fixture
 async def seeded(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    for agent in ("chitchat", "moe"):
+    for agent in SEED_AGENTS:
         response = await chat(client, agent, "My name is Zorblax", "existing")
         assert response.status_code == 200
     return client

@@ -283,8 +283,12 @@ def _coerce_number(value: float, param: Param) -> int | float | None:
     return int(value) if value.is_integer() else value
 
 
-def _assign_numbers(text: str, params: list[Param]) -> dict[str, Any]:
-    """Numbers of `text` given to numeric parameters by context cues, greedily, best pair first."""
+def _assign_numbers(text: str, params: list[Param], *, positional: bool = True) -> dict[str, Any]:
+    """Numbers of `text` given to numeric parameters by context cues, greedily, best pair first.
+
+    With `positional`, numbers that have no telling context at all then fill the required
+    numeric parameters still empty, in order ("coordinates 35.0, 135.75").
+    """
     numeric = [p for p in params if p.is_numeric]
     mentions = find_numbers(text)
     if not numeric or not mentions:
@@ -315,8 +319,8 @@ def _assign_numbers(text: str, params: list[Param]) -> dict[str, Any]:
             continue
         assigned[param.name] = _coerce_number(mentions[mi].value, param)
         used_mentions.add(mi)
-    # Numbers with no telling context go to required numeric parameters still empty, in order.
-    leftovers = [m for i, m in enumerate(mentions) if i not in used_mentions and not m.has_cues]
+    leftovers = [m for i, m in enumerate(mentions)
+                 if positional and i not in used_mentions and not m.has_cues]
     for param in numeric:
         if not leftovers:
             break
@@ -394,8 +398,13 @@ class Filling:
 
 
 def extract_from_text(text: str, params: list[Param],
-                      finder: Callable[[str], list[str]] | None = None) -> dict[str, Any]:
-    """Every argument one message supplies for `params` (no history, no defaults)."""
+                      finder: Callable[[str], list[str]] | None = None, *,
+                      positional: bool = True) -> dict[str, Any]:
+    """Every argument one message supplies for `params` (no history, no defaults).
+
+    `positional=False` (used for history) keeps only numbers whose context names the parameter:
+    a stray number in an old message must not become a loan amount.
+    """
     finder = finder or find_place_names
     values: dict[str, Any] = {}
     for param in params:
@@ -409,10 +418,11 @@ def extract_from_text(text: str, params: list[Param],
             values[param.name] = times.pop(0)
     # Times like "9am" are not amounts: hide them from the number matcher.
     numeric_text = _TIME.sub(" ", text) if any(p.is_time for p in params) else text
-    for name, value in _assign_numbers(numeric_text, params).items():
+    for name, value in _assign_numbers(numeric_text, params, positional=positional).items():
         values.setdefault(name, value)
-    for name, value in _assign_number_arrays(numeric_text, params, values).items():
-        values.setdefault(name, value)
+    if positional:
+        for name, value in _assign_number_arrays(numeric_text, params, values).items():
+            values.setdefault(name, value)
     quoted = find_quoted(text)
     for param in params:
         if param.kind == "string" and param.name not in values and quoted and not param.is_place:
@@ -432,6 +442,7 @@ def fill_arguments(params: list[Param], transcript: Transcript,
     """
     finder = finder or find_place_names
     values = extract_from_text(transcript.latest, params, finder)
+    extracted: dict[str, dict[str, Any]] = {}
     for param in params:
         if not param.required or param.name in values:
             continue
@@ -442,15 +453,20 @@ def fill_arguments(params: list[Param], transcript: Transcript,
         if param.name in values:
             continue
         for message in reversed(transcript.history):
-            found = extract_from_text(message.text, params, finder)
             if param.is_place:
                 used = {v for v in values.values() if isinstance(v, str)}
                 places = [p for p in finder(message.text) if p not in used]
                 if places:
                     values[param.name] = places[0]
                     break
-            elif param.name in found and not (param.is_free_text or param.is_expression):
-                values[param.name] = found[param.name]
+                continue
+            if param.is_free_text or param.is_expression:
+                continue
+            if message.text not in extracted:
+                extracted[message.text] = extract_from_text(message.text, params, finder,
+                                                           positional=False)
+            if param.name in extracted[message.text]:
+                values[param.name] = extracted[message.text][param.name]
                 break
     missing = [p for p in params if p.required and p.name not in values]
     for param in params:

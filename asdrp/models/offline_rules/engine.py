@@ -34,10 +34,22 @@ class Decision:
         return self.tool_name is not None
 
 
+def _memoized(finder: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """One decision asks about the same texts many times (per tool, per missing argument)."""
+    seen: dict[str, list[str]] = {}
+
+    def find(text: str) -> list[str]:
+        if text not in seen:
+            seen[text] = list(finder(text))
+        return list(seen[text])
+
+    return find
+
+
 def decide(system_instructions: str | None, input_: str | list[Any], tools: Sequence[Any],
            place_finder: Callable[[str], list[str]] | None = None) -> Decision:
     """Apply the five rules, in order, to one model call."""
-    finder = place_finder or arguments.find_place_names
+    finder = _memoized(place_finder or arguments.find_place_names)
     transcript = read_transcript(input_)
 
     # Rule 1: the input ends with tool results -> speak from them; never call a tool again.

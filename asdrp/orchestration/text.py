@@ -1,0 +1,98 @@
+"""Small, deterministic text rules the offline orchestrators share: words, follow-ups, greetings.
+
+Both MoE selection and SmartRouter interpretation must decide from the conversation whether a
+message carries a domain of its own ("What time is it there?") or leans on the previous turn
+("And over 15 years?", "Why?", "yes, do that"); these helpers give them the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_WORD = re.compile(r"[a-z][a-z']*|\d+(?:\.\d+)?")
+
+STOPWORDS = frozenset(
+    """a an the is are was were be been am do does did of to in on at for from by with about as into
+    and or but so if then than that this these those it its it's i me my you your we our they them
+    their he she his her what which who whom whose how why when can could would should will shall
+    may might please tell show give me let us let's there here some any all also just now very much
+    many more most one not no yes ok okay i'm i'd i'll you're over per under up down out get""".split()
+)
+"""Words that say nothing about a domain; they never decide which specialist answers."""
+
+ANAPHORA = frozenset({"there", "it", "that", "this", "those", "them", "one", "same", "again", "instead", "then"})
+"""Words that point back into the conversation: a message using them needs the previous turn."""
+
+CONTINUATIONS = frozenset({"and", "but", "or", "so", "also", "what about", "how about", "why", "instead"})
+"""Openings of a message that continues the previous turn."""
+
+AFFIRMATIONS = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "please", "go", "ahead", "do", "that", "it", "no", "nope"})
+"""Replies that only make sense as an answer to the assistant's last question or offer."""
+
+
+def stem(word: str) -> str:
+    """A crude singular form, enough to match "years" with "year" and "loans" with "loan"."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words and numbers of `text`, in order."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words of `text` without stopwords or numbers: what can name a domain."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
+
+
+def vocabulary(texts: Iterable[str]) -> set[str]:
+    """Every content word of `texts` (capabilities, example queries, keywords)."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(content_words(text))
+    return found
+
+
+def continues_previous(text: str) -> bool:
+    """True when the message opens like a continuation ("And ...", "What about ...", "Why?")."""
+    lowered = " ".join(words(text))
+    return any(lowered == c or lowered.startswith(c + " ") for c in CONTINUATIONS)
+
+
+def points_back(text: str) -> bool:
+    """True when the message refers to something earlier ("there", "it", "that one")."""
+    return any(w in ANAPHORA for w in words(text))
+
+
+def is_small_talk(text: str, phrases: Iterable[str], max_words: int) -> bool:
+    """True for a short message made only of greeting/acknowledgement words ("hi", "thanks a lot")."""
+    tokens = words(text)
+    if not tokens or len(tokens) > max_words:
+        return False
+    known = vocabulary_words(phrases)
+    return all(token in known for token in tokens)
+
+
+def vocabulary_words(phrases: Iterable[str]) -> set[str]:
+    """Every plain word of `phrases` (no stemming, stopwords kept)."""
+    found: set[str] = set()
+    for phrase in phrases:
+        found.update(words(phrase))
+    return found
+
+
+def is_bare_reply(text: str) -> bool:
+    """True for "yes", "sure, do that", "no": a reply to a question the assistant asked."""
+    tokens = words(text)
+    return bool(tokens) and len(tokens) <= 5 and all(token in AFFIRMATIONS for token in tokens)
+
+
+def asks_or_offers(answer: str) -> bool:
+    """True when an assistant answer ends by asking the user something (so "yes" answers it)."""
+    stripped = answer.strip()
+    return stripped.endswith("?") or bool(re.search(r"\b(shall i|should i|do you want|would you like)\b", stripped.lower()))

@@ -1,0 +1,225 @@
+"""Server load benchmark: 64 concurrent clients x 20 turns over HTTP vs the same turns in-process.
+
+A real uvicorn (`asdrp serve`) on 127.0.0.1 with the offline model and the file store; every
+client has its own conversation. Afterwards the stores are read back to prove each turn was
+stored exactly once (no lost or duplicated items). Then the same turns run in-process through the
+Python API (the catalog's responders) in this process, on a fresh data directory.
+
+    .venv/bin/python bench/server_load.py [--clients 64] [--turns 20] [--agent chitchat]
+
+Targets: zero errors, zero lost/duplicated items, p99 < 1 s, HTTP >= 60% of in-process turns/s.
+Not a test: it prints a table and never runs in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config" / "open_agents.yaml"
+
+
+@dataclass
+class RunResult:
+    mode: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    sent: dict[str, list[str]] = field(default_factory=dict)
+    stored_ok: int = 0
+    lost: int = 0
+    duplicated: int = 0
+
+    @property
+    def turns(self) -> int:
+        return len(self.latencies) + self.errors
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def message(client: int, turn: int) -> str:
+    return f"Remember that parcel {turn} of client {client} is blue"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def verify(result: RunResult, home: Path) -> None:
+    """Read every conversation back: each sent message stored exactly once, each with one answer."""
+    os.environ["ASDRP_HOME"] = str(home)
+    from asdrp.agents.agent_factory import AgentFactory
+    from asdrp.memory import DEFAULT_USER
+    from asdrp.orchestration.catalog import ResponderCatalog
+    from asdrp.orchestration.directory import SessionDirectory
+
+    factory = AgentFactory(CONFIG)
+    catalog = ResponderCatalog(factory)
+    try:
+        directory = SessionDirectory(catalog.stores())
+        for session_id, sent in result.sent.items():
+            found = await directory.get(DEFAULT_USER, session_id)
+            items = found[1] if found else []
+            users = [stored.item.get("content") for stored in items if stored.role == "user"]
+            answers = [stored for stored in items if stored.role == "assistant"]
+            for text in sent:
+                count = users.count(text)
+                result.lost += count == 0
+                result.duplicated += max(0, count - 1)
+                result.stored_ok += count == 1
+            result.duplicated += max(0, len(users) - len(sent) - sum(max(0, users.count(t) - 1) for t in sent))
+            if len(answers) != len(users):
+                result.lost += abs(len(users) - len(answers))
+    finally:
+        await catalog.aclose()
+        await factory.aclose()
+
+
+async def run_http(url: str, clients: int, turns: int, agent: str) -> RunResult:
+    result = RunResult("HTTP (uvicorn)")
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        for index in range(4):  # warm-up on its own conversation
+            await http.post(f"/agents/{agent}/chat", json={"input": "hello", "session_id": "warmup"})
+
+        async def client(index: int) -> None:
+            session_id = f"bench-{index}"
+            result.sent[session_id] = []
+            for turn in range(turns):
+                text = message(index, turn)
+                started = time.perf_counter()
+                try:
+                    response = await http.post(f"/agents/{agent}/chat", json={"input": text, "session_id": session_id})
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    result.latencies.append(time.perf_counter() - started)
+                    result.sent[session_id].append(text)
+                else:
+                    result.errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        result.elapsed = time.perf_counter() - started
+    return result
+
+
+async def run_in_process(clients: int, turns: int, agent: str) -> RunResult:
+    from asdrp.agents.agent_factory import AgentFactory
+    from asdrp.memory import DEFAULT_USER
+    from asdrp.orchestration.catalog import ResponderCatalog
+
+    result = RunResult("in-process (Python API)")
+    factory = AgentFactory(CONFIG)
+    catalog = ResponderCatalog(factory)
+    responder = catalog.get(agent)
+    try:
+        for _ in range(4):
+            await responder.route_query("hello", session_id="warmup", user=DEFAULT_USER)
+
+        async def client(index: int) -> None:
+            session_id = f"bench-{index}"
+            result.sent[session_id] = []
+            for turn in range(turns):
+                text = message(index, turn)
+                started = time.perf_counter()
+                try:
+                    await responder.route_query(text, session_id=session_id, user=DEFAULT_USER)
+                except Exception:
+                    result.errors += 1
+                    continue
+                result.latencies.append(time.perf_counter() - started)
+                result.sent[session_id].append(text)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        result.elapsed = time.perf_counter() - started
+    finally:
+        await catalog.aclose()
+        await factory.aclose()
+    return result
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "ASDRP_HOME": str(home), "ASDRP_CONFIG": str(CONFIG), "ASDRP_LOG_LEVEL": "warning"}
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("ASDRP_API_KEYS", None)
+    process = subprocess.Popen([sys.executable, "-m", "asdrp.cli", "serve", "--port", str(port)], env=env, cwd=str(home))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+def print_table(results: list[RunResult]) -> None:
+    header = f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}{'lost':>6}{'dup':>5}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.mode:<26}{r.turns:>7}{r.errors:>8}{r.turns / r.elapsed:>10.1f}"
+            f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}{r.duplicated:>5}"
+        )
+    http, local = results
+    ratio = (http.turns / http.elapsed) / (local.turns / local.elapsed)
+    print(f"\nHTTP throughput = {ratio:.0%} of in-process (target >= 60%); "
+          f"HTTP p99 = {http.percentile(0.99) * 1000:.0f} ms (target < 1000 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--agent", default="chitchat")
+    args = parser.parse_args()
+    os.environ.pop("OPENAI_API_KEY", None)
+    base = Path(tempfile.mkdtemp(prefix="asdrp-bench-"))
+    http_home, local_home = base / "http", base / "inproc"
+    http_home.mkdir()
+    local_home.mkdir()
+
+    process, url = start_server(http_home)
+    try:
+        http = asyncio.run(run_http(url, args.clients, args.turns, args.agent))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    asyncio.run(verify(http, http_home))
+
+    os.environ["ASDRP_HOME"] = str(local_home)
+    local = asyncio.run(run_in_process(args.clients, args.turns, args.agent))
+    asyncio.run(verify(local, local_home))
+
+    print(f"\n{args.clients} clients x {args.turns} turns, agent {args.agent}, offline model, sqlite file store\n")
+    print_table([http, local])
+
+
+if __name__ == "__main__":
+    main()
