@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from agents import SQLiteSession
 
-from asdrp.memory import ConversationKey, ConversationSession, SqliteStore, WindowSettings
+from asdrp.memory import ConversationSession, SqliteStore
 
 SIZES = (10, 100, 1_000, 10_000)
 WINDOW_ITEMS = 50
@@ -190,14 +190,16 @@ def render(results: dict[str, dict[int, float]]) -> None:
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}x"
 
-    header = ["contender", *[f"{s:,} items" for s in SIZES], "10k / 10"]
+    # 10k / 100 compares equal windows: below 50 items the window simply holds the whole history
+    header = ["contender", *[f"{s:,} items" for s in SIZES], "10k / 10", "10k / 100"]
     rows = [
-        [name, *[f"{by_size[s]:,.0f}" for s in SIZES], ratio(by_size[SIZES[-1]], by_size[SIZES[0]])]
+        [name, *[f"{by_size[s]:,.0f}" for s in SIZES], ratio(by_size[SIZES[-1]], by_size[SIZES[0]]),
+         ratio(by_size[SIZES[-1]], by_size[SIZES[1]])]
         for name, by_size in results.items()
     ]
     ours, sdk20, raw = results["ours sqlite file"], results[f"SDK SQLiteSession file limit={SDK_LIMIT}"], results["raw sqlite3 (lower bound)"]
-    rows.append([f"SDK limit={SDK_LIMIT} / ours file", *[ratio(sdk20[s], ours[s]) for s in SIZES], ""])
-    rows.append(["ours file / raw", *[ratio(ours[s], raw[s]) for s in SIZES], ""])
+    rows.append([f"SDK limit={SDK_LIMIT} / ours file", *[ratio(sdk20[s], ours[s]) for s in SIZES], "", ""])
+    rows.append(["ours file / raw", *[ratio(ours[s], raw[s]) for s in SIZES], "", ""])
     try:
         from rich.console import Console
         from rich.table import Table
@@ -212,10 +214,13 @@ def render(results: dict[str, dict[int, float]]) -> None:
         print(" | ".join(header))
         for row in rows:
             print(" | ".join(row))
-    flat = max(results[n][SIZES[-1]] / results[n][SIZES[0]] for n in ("ours sqlite memory", "ours sqlite file"))
+    ours_names = ("ours sqlite memory", "ours sqlite file")
+    flat = max(results[n][SIZES[-1]] / results[n][SIZES[0]] for n in ours_names)
+    flat_window = max(results[n][SIZES[-1]] / results[n][SIZES[1]] for n in ours_names)
     faster = min(sdk20[s] / ours[s] for s in SIZES)
     floor = max(ours[s] / raw[s] for s in SIZES)
-    print(f"targets: ours flat (10k/10 <= 1.3x): {flat:.2f}x {'OK' if flat <= 1.3 else 'MISSED'}; "
+    print(f"targets: ours flat (10k/10 <= 1.3x): {flat:.2f}x {'OK' if flat <= 1.3 else 'MISSED'} "
+          f"(10k/100, same 50-item window: {flat_window:.2f}x); "
           f">= 3x faster than SDK limit={SDK_LIMIT}: {faster:.2f}x {'OK' if faster >= 3 else 'MISSED'}; "
           f"within 4x of raw: {floor:.2f}x {'OK' if floor <= 4 else 'MISSED'}")
 

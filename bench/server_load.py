@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,33 +94,82 @@ async def verify(result: RunResult, home: Path) -> None:
         await factory.aclose()
 
 
+class KeepAliveConnection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams.
+
+    httpx costs about as much CPU per request as the server's own overhead; on a 2-core machine
+    that would measure the load generator, not the server. This speaks just enough HTTP for
+    `POST /agents/{id}/chat` with a JSON body and a Content-Length response.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, payload: dict) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        body = json.dumps(payload).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value.strip())
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def run_http(url: str, clients: int, turns: int, agent: str) -> RunResult:
     result = RunResult("HTTP (uvicorn)")
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        for index in range(4):  # warm-up on its own conversation
-            await http.post(f"/agents/{agent}/chat", json={"input": "hello", "session_id": "warmup"})
+    host, port = url.removeprefix("http://").split(":")
+    path = f"/agents/{agent}/chat"
+    warm = KeepAliveConnection(host, int(port))
+    for _ in range(4):  # warm-up on its own conversation
+        await warm.post_json(path, {"input": "hello", "session_id": "warmup"})
+    await warm.close()
 
-        async def client(index: int) -> None:
-            session_id = f"bench-{index}"
-            result.sent[session_id] = []
+    async def client(index: int) -> None:
+        session_id = f"bench-{index}"
+        result.sent[session_id] = []
+        connection = KeepAliveConnection(host, int(port))
+        try:
             for turn in range(turns):
                 text = message(index, turn)
                 started = time.perf_counter()
                 try:
-                    response = await http.post(f"/agents/{agent}/chat", json={"input": text, "session_id": session_id})
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
+                    status, body = await connection.post_json(path, {"input": text, "session_id": session_id})
+                    ok = status == 200 and json.loads(body)["metadata"]["session_id"] == session_id
+                except (OSError, ValueError, asyncio.IncompleteReadError):
                     ok = False
+                    await connection.close()
+                    connection = KeepAliveConnection(host, int(port))
                 if ok:
                     result.latencies.append(time.perf_counter() - started)
                     result.sent[session_id].append(text)
                 else:
                     result.errors += 1
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(i) for i in range(clients)))
-        result.elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    result.elapsed = time.perf_counter() - started
     return result
 
 

@@ -564,14 +564,11 @@ def _tail(item: dict, data: str, agent: str | None, created_at: float, *, role: 
 
     `data` is the item's compact JSON (already validated); it is spliced in rather than re-encoded.
     """
-    meta = {
-        "u": 1 if is_turn_start(item) else 0,
-        "k": max(1, len(data) // 4),  # estimate_tokens' rule, without serializing twice
-        "a": agent,
-        "r": role or item_role(item),
-        "t": created_at,
-    }
-    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False)[1:-1] + ',"i":' + data + "}"
+    return (
+        f'"u":{1 if is_turn_start(item) else 0},"k":{max(1, len(data) // 4)},'  # k: estimate_tokens' rule
+        f'"a":{json.dumps(agent, ensure_ascii=False)},"r":{json.dumps(role or item_role(item), ensure_ascii=False)},'
+        f'"t":{created_at!r},"i":{data}}}'
+    )
 
 
 def _elements(joined: bytes) -> list[dict[str, Any]]:

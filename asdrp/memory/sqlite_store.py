@@ -36,7 +36,8 @@ from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.migrations import migrate_sqlite
 from asdrp.memory.paging import decode_cursor, encode_cursor
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
-from asdrp.memory.window import WindowRow, estimate_tokens, is_turn_start, select_window
+from asdrp.memory.retention import PruneResult, keep_from_for_max_items
+from asdrp.memory.window import WindowRow, is_turn_start, select_window
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
@@ -77,6 +78,7 @@ class SqliteStore:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA mmap_size=268435456")  # reads via mmap: fewer syscalls per turn
                 self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off-loop, see _run_write
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             migrate_sqlite(self._db)
@@ -128,9 +130,10 @@ class SqliteStore:
             raise StoreUnavailableError(f"SQLite session database {self._where!r} failed: {exc}") from exc
 
     async def _run_write(self, operation: Callable[[sqlite3.Connection], T], *, inline: bool = True) -> T:
-        """Like `_run`, but every CHECKPOINT_EVERY_WRITES-th write also checkpoints the WAL off-loop."""
+        """Like `_run`, but every CHECKPOINT_EVERY_WRITES-th write, and every write too big to run
+        inline, also checkpoints the WAL off-loop (a big WAL slows every later read)."""
         self._writes += 1
-        if self.path is None or self._writes % CHECKPOINT_EVERY_WRITES:
+        if self.path is None or (inline and self._writes % CHECKPOINT_EVERY_WRITES):
             return await self._run(operation, inline=inline)
 
         def write_and_checkpoint(db: sqlite3.Connection) -> T:
@@ -167,7 +170,8 @@ class SqliteStore:
             return
         texts = serialize_items(key, items)  # may raise InvalidItemError: nothing written yet
         title = title_from(items)
-        facts = [(item_role(item), int(is_turn_start(item)), estimate_tokens(item)) for item in items]
+        # the token estimate is len(compact JSON) // 4, and `texts` already is that JSON
+        facts = [(item_role(item), int(is_turn_start(item)), max(1, len(text) // 4)) for item, text in zip(items, texts)]
 
         def write(db: sqlite3.Connection) -> None:
             now = time.time()
@@ -176,21 +180,22 @@ class SqliteStore:
                 for (role, turn_start, tokens), text in zip(facts, texts)
             ]
             with self._write(db):
-                db.execute(
-                    "INSERT INTO sessions (user, session_id, agent_id, title, created_at, updated_at, item_count) "
-                    "VALUES (?, ?, ?, '', ?, ?, 0) ON CONFLICT (user, session_id) DO NOTHING",
-                    (key.user, key.session_id, agent_id, now, now),
-                )
-                db.executemany(
-                    "INSERT INTO items (user, session_id, agent, role, turn_start, tokens, created_at, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                db.execute(
+                updated = db.execute(
                     "UPDATE sessions SET updated_at = ?, item_count = item_count + ?, "
                     "title = CASE WHEN title = '' THEN ? ELSE title END, agent_id = COALESCE(agent_id, ?) "
                     "WHERE user = ? AND session_id = ?",
                     (now, len(rows), title, agent_id, key.user, key.session_id),
+                ).rowcount
+                if not updated:  # first write of this conversation: create its registry row
+                    db.execute(
+                        "INSERT INTO sessions (user, session_id, agent_id, title, created_at, updated_at, item_count) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (key.user, key.session_id, agent_id, title, now, now, len(rows)),
+                    )
+                db.executemany(
+                    "INSERT INTO items (user, session_id, agent, role, turn_start, tokens, created_at, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
 
         await self._run_write(write, inline=len(items) <= INLINE_MAX_ITEMS)
@@ -315,6 +320,97 @@ class SqliteStore:
                 return db.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
 
         return await self._run_write(delete_all, inline=False)
+
+    # --- retention and transfer ------------------------------------------------------------
+
+    async def list_users(self) -> list[str]:
+        """Every user with at least one conversation (for export and retention sweeps)."""
+
+        def users(db: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in db.execute("SELECT DISTINCT user FROM sessions ORDER BY user")]
+
+        return await self._run(users, inline=False)
+
+    async def prune(
+        self, *, max_age_seconds: float | None = None, max_items: int | None = None, now: float | None = None
+    ) -> PruneResult:
+        """Apply retention (see asdrp.memory.retention): expire idle conversations, trim long ones by whole turns."""
+        cut = None if max_age_seconds is None else (time.time() if now is None else now) - max_age_seconds
+
+        def apply(db: sqlite3.Connection) -> PruneResult:
+            result = PruneResult()
+            with self._write(db):
+                if cut is not None:
+                    old = db.execute("SELECT user, session_id FROM sessions WHERE updated_at < ?", (cut,)).fetchall()
+                    for user, session_id in old:
+                        result.items_removed += db.execute(
+                            "DELETE FROM items WHERE user = ? AND session_id = ?", (user, session_id)
+                        ).rowcount
+                        db.execute("DELETE FROM sessions WHERE user = ? AND session_id = ?", (user, session_id))
+                    result.sessions_deleted = len(old)
+                if max_items is not None:
+                    over = db.execute(
+                        "SELECT user, session_id FROM sessions WHERE item_count > ?", (max_items,)
+                    ).fetchall()
+                    for user, session_id in over:
+                        tail = db.execute(
+                            "SELECT id, turn_start FROM items WHERE user = ? AND session_id = ? "
+                            "ORDER BY id DESC LIMIT ?",
+                            (user, session_id, max_items),
+                        ).fetchall()
+                        keep = keep_from_for_max_items([(row_id, bool(start)) for row_id, start in tail])
+                        if keep is None:  # the newest turn alone is longer than max_items: keep it whole
+                            keep = db.execute(
+                                "SELECT max(id) FROM items WHERE user = ? AND session_id = ? AND turn_start",
+                                (user, session_id),
+                            ).fetchone()[0] or (tail[-1][0] if tail else None)
+                        if keep is None:
+                            continue
+                        removed = db.execute(
+                            "DELETE FROM items WHERE user = ? AND session_id = ? AND id < ?", (user, session_id, keep)
+                        ).rowcount
+                        if removed:
+                            db.execute(
+                                "UPDATE sessions SET item_count = MAX(item_count - ?, 0) WHERE user = ? AND session_id = ?",
+                                (removed, user, session_id),
+                            )
+                            result.sessions_trimmed += 1
+                            result.items_removed += removed
+            return result
+
+        return await self._run_write(apply, inline=False)
+
+    async def import_session(self, info: SessionInfo, items: Sequence[StoredItem]) -> None:
+        """Write imported items keeping their agent, role and timestamps (used by asdrp.memory.transfer)."""
+        key = ConversationKey(info.user, info.session_id)
+        texts = serialize_items(key, [stored.item for stored in items])
+        rows = [
+            (key.user, key.session_id, stored.agent, stored.role, int(is_turn_start(stored.item)),
+             max(1, len(text) // 4), stored.created_at, text)
+            for stored, text in zip(items, texts)
+        ]
+
+        def write(db: sqlite3.Connection) -> None:
+            with self._write(db):
+                db.execute(
+                    "INSERT INTO sessions (user, session_id, agent_id, title, created_at, updated_at, item_count) "
+                    "VALUES (?, ?, ?, '', ?, ?, 0) ON CONFLICT (user, session_id) DO NOTHING",
+                    (key.user, key.session_id, info.agent_id, info.created_at, info.updated_at),
+                )
+                db.executemany(
+                    "INSERT INTO items (user, session_id, agent, role, turn_start, tokens, created_at, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                db.execute(
+                    "UPDATE sessions SET updated_at = MAX(updated_at, ?), item_count = item_count + ?, "
+                    "title = CASE WHEN title = '' THEN ? ELSE title END, agent_id = COALESCE(agent_id, ?) "
+                    "WHERE user = ? AND session_id = ?",
+                    (info.updated_at, len(rows), info.title, info.agent_id, key.user, key.session_id),
+                )
+
+        if rows:
+            await self._run_write(write, inline=False)
 
     # --- turns and lifetime ----------------------------------------------------------------
 

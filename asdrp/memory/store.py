@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
+from asdrp.memory.retention import PruneResult
 
 
 @runtime_checkable
@@ -68,6 +69,12 @@ class SessionStore(Protocol):
 
     async def delete_user(self, user: str) -> int:
         """Delete every conversation of `user`; returns how many there were."""
+        ...
+
+    async def prune(
+        self, *, max_age_seconds: float | None = None, max_items: int | None = None, now: float | None = None
+    ) -> PruneResult:
+        """Retention over every conversation (rules in asdrp.memory.retention; call it through `prune`)."""
         ...
 
     def lock(self, key: ConversationKey, *, wait: bool = True) -> AbstractAsyncContextManager[None]:

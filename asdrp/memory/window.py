@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from asdrp.memory.records import WindowSettings
 
@@ -30,9 +29,11 @@ def is_turn_start(item: dict[str, Any]) -> bool:
     return item.get("role") == "user" and item.get("type", "message") == "message"
 
 
-@dataclass(frozen=True)
-class WindowRow:
-    """One candidate item for the window with the facts the stores precompute at write time."""
+class WindowRow(NamedTuple):
+    """One candidate item for the window with the facts the stores precompute at write time.
+
+    A NamedTuple rather than a dataclass: stores build 50 of these per turn, and tuples are cheap.
+    """
 
     item: dict[str, Any]
     tokens: int

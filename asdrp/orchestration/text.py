@@ -45,15 +45,34 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+_ARITHMETIC = re.compile(r"\d\s*(?:[-+*/^×÷]|\*\*)\s*[\d(]|\(\s*\d")
+_PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+")
+
+ARITHMETIC_WORD = "arithmetic"
+"""The word an arithmetic expression ("17*23") counts as, so it can name a domain."""
+
+
 def content_words(text: str) -> list[str]:
-    """Stemmed words of `text` without stopwords or numbers: what can name a domain."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
+    """Stemmed words of `text` without stopwords or numbers: what can name a domain.
+
+    An arithmetic expression counts as the word "arithmetic": it names a domain without words.
+    """
+    found = [stem(w) for w in words(text) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
+    if _ARITHMETIC.search(text):
+        found.append(ARITHMETIC_WORD)
+    return found
 
 
-def vocabulary(texts: Iterable[str]) -> set[str]:
-    """Every content word of `texts` (capabilities, example queries, keywords)."""
+def vocabulary(texts: Iterable[str], *, skip_proper_nouns: bool = False) -> set[str]:
+    """Every content word of `texts` (capabilities, example queries, keywords).
+
+    With `skip_proper_nouns`, capitalised words inside a sentence ("Kyoto", "Paris") are left out:
+    an example's place names must not make "What about Paris?" look like a domain of its own.
+    """
     found: set[str] = set()
     for text in texts:
+        if skip_proper_nouns:
+            text = _PROPER_NOUN.sub(" ", text)
         found.update(content_words(text))
     return found
 

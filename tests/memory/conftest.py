@@ -9,12 +9,13 @@ is cached across store instances). Tests use unique user ids, so a shared databa
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from asdrp.memory import SessionStore, SqliteStore, open_store
+from tests.shared_stores.services import drop_run_namespaces, postgres_factory, redis_factory
 
 StoreFactory = Callable[[Path], Awaitable[SessionStore]]
 
@@ -30,11 +31,20 @@ async def _sqlite_file(tmp_path: Path) -> SessionStore:
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "sqlite-memory": _sqlite_memory,
     "sqlite-file": _sqlite_file,
+    "postgres": postgres_factory,  # the run's own schema; skips locally / fails under CI=true if down
+    "redis": redis_factory,  # the run's own key prefix; likewise
 }
 """Name -> factory. Backends that need a server add themselves here (skipping when it is down)."""
 
-SHARES_DATABASE: set[str] = {"sqlite-file"}
+SHARES_DATABASE: set[str] = {"sqlite-file", "postgres", "redis"}
 """Factories whose second call opens the same database (in-memory SQLite is private per store)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_shared_store_namespaces() -> Iterator[None]:
+    """Drop the run's PostgreSQL schema and Redis keys once the memory tests are done."""
+    yield
+    drop_run_namespaces()
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +57,12 @@ def asdrp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store_factory(request: pytest.FixtureRequest) -> tuple[str, StoreFactory]:
     """(name, factory) of each registered backend."""
+    return request.param, STORE_FACTORIES[request.param]
+
+
+@pytest.fixture(params=sorted(SHARES_DATABASE))
+def shared_store_factory(request: pytest.FixtureRequest) -> tuple[str, StoreFactory]:
+    """(name, factory) of each backend whose second instance opens the same database."""
     return request.param, STORE_FACTORIES[request.param]
 
 

@@ -18,7 +18,7 @@ from asdrp.memory import (
     StoreUnavailableError,
     WindowSettings,
 )
-from tests.memory.conftest import SHARES_DATABASE, StoreFactory
+from tests.memory.conftest import StoreFactory
 from tests.memory.items import assistant_msg, call, no_orphan_outputs, output, texts, tool_turn, user_msg
 
 # --- the SDK Session protocol -------------------------------------------------------------------
@@ -313,11 +313,9 @@ async def test_a_closed_store_reports_unavailable(store_factory: tuple[str, Stor
 
 
 async def test_a_second_store_instance_sees_writes_at_once(
-    store_factory: tuple[str, StoreFactory], tmp_path: Path, user: str
+    shared_store_factory: tuple[str, StoreFactory], tmp_path: Path, user: str
 ) -> None:
-    name, factory = store_factory
-    if name not in SHARES_DATABASE:
-        pytest.skip(f"{name} stores are private to their instance")
+    _, factory = shared_store_factory
     first, second = await factory(tmp_path), await factory(tmp_path)
     try:
         key = ConversationKey(user, "s1")

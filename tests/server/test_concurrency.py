@@ -70,3 +70,21 @@ async def test_an_unexpected_fault_is_a_500_without_traceback(home: Path) -> Non
         metrics = (await client.get("/metrics")).text
         assert 'asdrp_errors_total{error_code="internal_error"} 2.0' in metrics
         assert (await client.get("/sessions")).json()["sessions"] == []
+
+
+async def test_real_specialist_refuses_a_locked_conversation_on_chat_and_stream(home: Path) -> None:
+    from asdrp.memory import ConversationKey
+    from tests.server.conftest import settings_for
+
+    async with app_client(settings_for(busy="refuse")) as client:
+        assert (await client.post("/agents/chitchat/chat", json=body("My name is Zorblax", "held"))).status_code == 200
+        store = client.app.state.services.factory.session_store("chitchat")  # type: ignore[attr-defined]
+        async with store.lock(ConversationKey("local", "held"), wait=False):
+            for path in ("/agents/chitchat/chat", "/agents/chitchat/chat/stream"):
+                response = await client.post(path, json=body("What is my name?", "held"))
+                assert response.status_code == 409, response.text
+                assert response.json()["error_code"] == "session_busy"
+        detail = (await client.get("/sessions/held")).json()
+        assert [item["role"] for item in detail["items"]] == ["user", "assistant"]
+        again = await client.post("/agents/chitchat/chat", json=body("What is my name?", "held"))
+        assert "Zorblax" in again.json()["response"]

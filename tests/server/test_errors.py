@@ -11,7 +11,7 @@ from tests.server.conftest import app_client, settings_for
 from tests.server.test_chat import chat
 
 JSON = {"Content-Type": "application/json"}
-SEED_AGENTS = ("chitchat",)
+SEED_AGENTS = ("chitchat", "moe")
 
 BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     # (name, request kwargs, status, error_code, text the detail must contain)

@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from asdrp.agents.protocol import AgentException
+from asdrp.memory.errors import InvalidSessionIdError, SessionBusyError, StoreUnavailableError
 from asdrp.memory.ids import new_session_id, validate_session_id
 from asdrp.orchestration.base import RouteResult, StreamEvent
 from asdrp.server.auth import current_user
@@ -54,6 +56,38 @@ def checked_input(text: str, max_chars: int) -> str:
             f"The input is {len(text)} characters; the limit is {max_chars} (ASDRP_MAX_INPUT_CHARS).",
         )
     return text
+
+
+_NAMED_ERRORS = {
+    "SessionBusyError": SessionBusyError,
+    "StoreUnavailableError": StoreUnavailableError,
+    "InvalidSessionIdError": InvalidSessionIdError,
+    "AgentException": AgentException,
+}
+
+
+def stream_error(event: StreamEvent, agent_id: str, session_id: str) -> ApiError:
+    """The client-facing error of a responder's `error` event.
+
+    Responders report failures as events whose text is "<ExceptionName>: <message>" (or carry
+    the exception itself); domain errors keep their status and message, anything else becomes a
+    logged internal error so no internal detail reaches the client.
+    """
+    exception = getattr(event, "exception", None)
+    if isinstance(exception, BaseException):
+        mapped = classify(exception)
+        if mapped is not None:
+            return mapped
+    else:
+        name, sep, message = event.content.partition(": ")
+        kind = _NAMED_ERRORS.get(name) if sep else None
+        if kind is not None:
+            mapped = classify(kind(message))
+            assert mapped is not None
+            return mapped
+    incident = uuid.uuid4().hex[:12]
+    log.error("turn of %s/%s failed (incident %s): %s", agent_id, session_id, incident, event.content)
+    return ApiError(500, "internal_error", f"The answer failed (incident {incident}); it has been logged.")
 
 
 def result_metadata(result: RouteResult, duration_s: float) -> dict[str, Any]:
@@ -120,6 +154,11 @@ async def chat_stream(
         services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
         await _close(stream)
         raise exc
+    if first is not None and first.type == "error":
+        # failed before any output (busy conversation, store down...): a real status, not a 200 stream
+        services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
+        await _close(stream)
+        raise stream_error(first, responder.agent_id, session_id)
     base = {"session_id": session_id, "agent_id": responder.agent_id}
     return StreamingResponse(
         _events(services, responder.agent_id, user, session_id, first, stream, base, started),
@@ -169,9 +208,10 @@ async def _events(
                     break
                 elif event.type == "error":
                     outcome.outcome = "error"
-                    services.metrics.error("turn_failed")
+                    failure = stream_error(event, agent_id, session_id)
+                    services.metrics.error(failure.error_code)
                     finished = True
-                    yield sse("error", event.content, {**base, "error_code": "turn_failed"})
+                    yield sse("error", failure.detail, {**base, "error_code": failure.error_code})
                     break
                 try:
                     event = await anext(stream)
