@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import socket
+import uuid
 import sqlite3
 import statistics
 import sys
@@ -22,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Protocol
 
 from agents import SQLiteSession
@@ -166,6 +170,127 @@ CONTENDERS: list[Contender] = [
 """The rows of the table; other backends append theirs (same Turn protocol)."""
 
 
+# --- shared stores (PostgreSQL, Redis) -----------------------------------------------------------
+# Measured only when the service answers; each conversation lives in a schema / key prefix of its own.
+
+PG_URL = os.environ.get("ASDRP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ASDRP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+class SharedOursTurn:
+    """Ours on PostgreSQL / Redis, in a namespace (schema / key prefix) of its own, dropped at close."""
+
+    def __init__(self, store: Any, size: int) -> None:
+        self.store = store
+        self.session = ConversationSession(store, "bench", agent="bench")
+        self.n = 10**6
+
+    @classmethod
+    async def open(cls, kind: str, size: int) -> "SharedOursTurn":
+        from asdrp.memory.postgres_store import PostgresSettings, PostgresStore
+        from asdrp.memory.redis_store import RedisSettings, RedisStore
+
+        name = uuid.uuid4().hex[:10]
+        store = (PostgresStore(PG_URL, PostgresSettings(schema=f"bench_{name}")) if kind == "postgres"
+                 else RedisStore(REDIS_URL, RedisSettings(prefix=f"bench-{name}:")))
+        self = cls(store, size)
+        items = history(size)
+        for start in range(0, len(items), 1000):  # bulk pre-fill
+            await store.append(self.session.key, items[start : start + 1000], agent="bench")
+        return self
+
+    async def turn(self) -> None:
+        await self.session.get_items(limit=WINDOW_ITEMS)
+        self.n += 1
+        await self.session.add_items(turn_items(self.n))
+
+    async def undo(self) -> None:
+        for _ in range(4):
+            await self.store.pop(self.session.key)
+
+    async def close(self) -> None:
+        if self.store.kind == "postgres":
+            await self.store.drop_schema()
+        else:
+            await self.store.drop_prefix()
+        await self.store.close()
+
+
+class SdkSharedTurn:
+    """The SDK's SQLAlchemySession (PostgreSQL) / RedisSession with get_items(limit=20)."""
+
+    def __init__(self, session: Any, cleanup: Callable[[], Awaitable[None]]) -> None:
+        self.session = session
+        self.cleanup = cleanup
+        self.n = 10**6
+
+    @classmethod
+    async def open(cls, kind: str, size: int) -> "SdkSharedTurn":
+        name = uuid.uuid4().hex[:10]
+        if kind == "postgres":
+            from sqlalchemy import text
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from agents.extensions.memory import SQLAlchemySession
+
+            schema = f"bench_sdk_{name}"
+            url = PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+            engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
+            async with engine.begin() as conn:
+                await conn.execute(text(f"CREATE SCHEMA {schema}"))
+            session = SQLAlchemySession("bench", engine=engine, create_tables=True)
+
+            async def cleanup() -> None:
+                async with engine.begin() as conn:
+                    await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                await engine.dispose()
+        else:
+            from agents.extensions.memory import RedisSession
+
+            session = RedisSession.from_url("bench", url=REDIS_URL, key_prefix=f"bench-sdk-{name}")
+
+            async def cleanup() -> None:
+                await session.clear_session()
+                await session.close()
+
+        self = cls(session, cleanup)
+        items = history(size)
+        for start in range(0, len(items), 1000):
+            await session.add_items(items[start : start + 1000])
+        return self
+
+    async def turn(self) -> None:
+        await self.session.get_items(limit=SDK_LIMIT)
+        self.n += 1
+        await self.session.add_items(turn_items(self.n))
+
+    async def undo(self) -> None:
+        for _ in range(4):
+            await self.session.pop_item()
+
+    async def close(self) -> None:
+        await self.cleanup()
+
+
+def reachable(url: str, port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+SHARED_CONTENDERS: list[Contender] = [
+    Contender("ours postgres", lambda d, n: SharedOursTurn.open("postgres", n)),
+    Contender(f"SDK SQLAlchemySession postgres limit={SDK_LIMIT}", lambda d, n: SdkSharedTurn.open("postgres", n)),
+    Contender("ours redis", lambda d, n: SharedOursTurn.open("redis", n)),
+    Contender(f"SDK RedisSession limit={SDK_LIMIT}", lambda d, n: SdkSharedTurn.open("redis", n)),
+]
+"""Added to the table when their service is reachable (see main)."""
+SHARED_PAIRS = [("postgres", "ours postgres", f"SDK SQLAlchemySession postgres limit={SDK_LIMIT}"),
+                ("redis", "ours redis", f"SDK RedisSession limit={SDK_LIMIT}")]
+
+
 async def measure(contender: Contender, size: int, budget_s: float, max_reps: int) -> float:
     """Median µs per turn at `size` items (at least 15 reps, until the budget or max_reps)."""
     with tempfile.TemporaryDirectory(prefix="asdrp-bench-") as tmp:
@@ -200,6 +325,9 @@ def render(results: dict[str, dict[int, float]]) -> None:
     ours, sdk20, raw = results["ours sqlite file"], results[f"SDK SQLiteSession file limit={SDK_LIMIT}"], results["raw sqlite3 (lower bound)"]
     rows.append([f"SDK limit={SDK_LIMIT} / ours file", *[ratio(sdk20[s], ours[s]) for s in SIZES], "", ""])
     rows.append(["ours file / raw", *[ratio(ours[s], raw[s]) for s in SIZES], "", ""])
+    shared = [(kind, o, k) for kind, o, k in SHARED_PAIRS if o in results and k in results]
+    for _, o, k in shared:
+        rows.append([f"{k.split(' limit')[0]} / {o}", *[ratio(results[k][s], results[o][s]) for s in SIZES], "", ""])
     try:
         from rich.console import Console
         from rich.table import Table
@@ -223,6 +351,13 @@ def render(results: dict[str, dict[int, float]]) -> None:
           f"(10k/100, same 50-item window: {flat_window:.2f}x); "
           f">= 3x faster than SDK limit={SDK_LIMIT}: {faster:.2f}x {'OK' if faster >= 3 else 'MISSED'}; "
           f"within 4x of raw: {floor:.2f}x {'OK' if floor <= 4 else 'MISSED'}")
+    for kind, o, k in shared:
+        flat_shared = results[o][SIZES[-1]] / results[o][SIZES[0]]
+        flat_shared_window = results[o][SIZES[-1]] / results[o][SIZES[1]]
+        speedup = min(results[k][s] / results[o][s] for s in SIZES)
+        print(f"targets {kind}: ours flat (10k/10 <= 1.3x): {flat_shared:.2f}x {'OK' if flat_shared <= 1.3 else 'MISSED'} "
+              f"(10k/100: {flat_shared_window:.2f}x); at least as fast as the SDK's class at limit={SDK_LIMIT}: "
+              f"{speedup:.2f}x {'OK' if speedup >= 1 else 'MISSED'}")
 
 
 async def main(argv: list[str]) -> None:
@@ -232,7 +367,13 @@ async def main(argv: list[str]) -> None:
     budget, max_reps = (0.3, 100) if args.quick else (2.0, 2000)
     results: dict[str, dict[int, float]] = {}
     started = time.perf_counter()
-    for contender in CONTENDERS:
+    contenders = list(CONTENDERS)
+    for kind, url, port in (("postgres", PG_URL, 5432), ("redis", REDIS_URL, 6379)):
+        if reachable(url, port):
+            contenders += [c for c in SHARED_CONTENDERS if kind in c.name.lower()]
+        else:
+            print(f"  {kind} is not reachable at {url}: its rows are left out", file=sys.stderr)
+    for contender in contenders:
         results[contender.name] = {size: await measure(contender, size, budget, max_reps) for size in SIZES}
         print(f"  measured {contender.name}", file=sys.stderr, flush=True)
     render(results)

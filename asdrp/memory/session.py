@@ -3,10 +3,12 @@
 Pass it to `Runner.run(agent, input, session=session)`. It reads a bounded window (the runner
 asks for `session_settings.limit` items) and writes whole turns atomically: the runner calls
 `add_items` once for the user's input and once per model response, each time passing
-`wrapper=`; those calls are buffered here and committed in ONE store transaction when the turn
-ends with the final assistant message. A run that fails or is cancelled mid-turn therefore
-leaves nothing behind: the stale buffer is dropped when the next user input arrives. Direct
-calls without `wrapper` (API use, tests) commit immediately, one transaction per call.
+`wrapper=` (the run's context, one object per run); those calls are buffered per run and
+committed in ONE store transaction when the turn ends with the final assistant message. A run
+that fails or is cancelled mid-turn therefore leaves nothing behind: its buffer disappears with
+its context object. Several runs sharing one session object (the factory caches sessions) each
+buffer their own turn, so they never drop or interleave each other's items. Direct calls without
+`wrapper` (API use, tests) commit immediately, one transaction per call.
 
 Known limit: a turn whose run ends on a tool result (tool_use_behavior="stop_on_first_tool")
 never ends with an assistant message, so it is not committed.
@@ -15,6 +17,7 @@ never ends with an assistant message, so it is not committed.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -61,7 +64,7 @@ class ConversationSession:
         self.window = window
         self.session_settings: SessionSettings | None = SessionSettings(limit=window.max_items)
         self.owns_store = owns_store
-        self._turn: list[dict[str, Any]] = []  # the runner's uncommitted turn
+        self._turns: dict[int, list[dict[str, Any]]] = {}  # id(run context) -> that run's uncommitted turn
 
     def __repr__(self) -> str:
         return f"ConversationSession({self.session_id!r}, user={self.user!r}, store={self.store!r})"
@@ -72,15 +75,16 @@ class ConversationSession:
         """limit=None: the full history (protocol semantics); limit=n: the model window of n items.
 
         The window is cut on turn boundaries, so it can hold fewer than n items. Both include the
-        uncommitted items of the turn in progress.
+        uncommitted items of the calling run's turn in progress.
         """
+        pending = self._turns.get(id(wrapper), []) if wrapper is not None else []
         if limit is None:
-            return [stored.item for stored in await self.store.read(self.key)] + list(self._turn)
+            return [stored.item for stored in await self.store.read(self.key)] + list(pending)
         settings = WindowSettings(max_items=max(1, limit), max_tokens=self.window.max_tokens)
         committed = await self.store.window(self.key, settings)
-        if not self._turn:
+        if not pending:
             return committed
-        rows = [WindowRow.of(item) for item in committed + self._turn]
+        rows = [WindowRow.of(item) for item in committed + pending]
         return select_window(rows, settings)
 
     async def add_items(self, items: list[dict[str, Any]], wrapper: Any = None) -> None:
@@ -89,34 +93,39 @@ class ConversationSession:
         if wrapper is None:
             await self.store.append(self.key, items, agent=self.agent, agent_id=self.agent_id)
             return
-        if self._turn and items and is_turn_start(items[0]):
-            self._turn = []  # the previous run died mid-turn: a turn is all or nothing
-        self._turn.extend(items)
-        if turn_is_complete(self._turn):
-            turn, self._turn = self._turn, []
-            try:
-                await self.store.append(self.key, turn, agent=self.agent, agent_id=self.agent_id)
-            except BaseException:
-                self._turn = turn  # still uncommitted; a retry (or the next input) decides its fate
-                raise
+        run = id(wrapper)
+        turn = self._turns.get(run)
+        if turn is None:
+            turn = self._turns[run] = []
+            # the buffer lives exactly as long as the run's context: a run that dies mid-turn
+            # takes its uncommitted items with it (a turn is all or nothing)
+            weakref.finalize(wrapper, self._turns.pop, run, None)
+        elif items and is_turn_start(items[0]) and not turn_is_complete(turn):
+            turn.clear()  # the same context starts a new turn after a failed one
+        turn.extend(items)
+        if turn_is_complete(turn):
+            committed = list(turn)
+            await self.store.append(self.key, committed, agent=self.agent, agent_id=self.agent_id)
+            del turn[: len(committed)]
 
     async def pop_item(self, wrapper: Any = None) -> dict[str, Any] | None:
-        """Remove and return the newest item (from the uncommitted turn first)."""
-        if self._turn:
-            return self._turn.pop()
+        """Remove and return the newest item (from the calling run's uncommitted turn first)."""
+        pending = self._turns.get(id(wrapper)) if wrapper is not None else None
+        if pending:
+            return pending.pop()
         return await self.store.pop(self.key)
 
     async def clear_session(self, wrapper: Any = None) -> None:
         """Remove every item of the conversation (its registry row stays, with 0 items)."""
-        self._turn = []
+        self._turns.clear()
         await self.store.clear(self.key)
 
     # --- beyond the protocol ---------------------------------------------------------------
 
     @property
     def pending_items(self) -> list[dict[str, Any]]:
-        """A copy of the buffered, not yet committed items of the turn in progress."""
-        return list(self._turn)
+        """A copy of the buffered, not yet committed items of the turns in progress (all runs)."""
+        return [item for turn in self._turns.values() for item in turn]
 
     async def history(self) -> list[StoredItem]:
         """The full stored history with seq, agent, role and time of each item."""
@@ -132,7 +141,7 @@ class ConversationSession:
 
     async def close(self) -> None:
         """Close the store if this session owns it (private in-memory stores); otherwise a no-op."""
-        self._turn = []
+        self._turns.clear()
         if self.owns_store:
             await self.store.close()
 
@@ -142,7 +151,7 @@ class ConversationSession:
         Stores with a `close_now()` close at once; others are closed on the running loop if there
         is one (there is nothing to release without a loop for network stores).
         """
-        self._turn = []
+        self._turns.clear()
         if not self.owns_store:
             return
         close_sync = getattr(self.store, "close_now", None)

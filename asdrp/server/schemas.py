@@ -30,13 +30,6 @@ class HealthResponse(BaseModel):
     version: str
 
 
-class SessionMemoryDescriptor(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    enabled: bool
-
-
 class AgentDescriptor(BaseModel):
     """An addressable agent or orchestrator, as `GET /agents` lists it."""
 

@@ -128,13 +128,14 @@ async def test_direct_add_items_commits_each_call_immediately(store: CountingSto
     assert texts(await ConversationSession(store, "s1").get_items()) == ["q", "function_call:c1"]
 
 
-async def test_buffered_items_are_visible_to_their_session_until_the_turn_commits(store: CountingStore) -> None:
+async def test_buffered_items_are_visible_to_their_run_until_the_turn_commits(store: CountingStore) -> None:
     session = ConversationSession(store, "s1")
     wrapper = FakeWrapper()
     await session.add_items([user_msg("q")], wrapper=wrapper)
     await session.add_items([call("c1")], wrapper=wrapper)
-    assert texts(await session.get_items()) == ["q", "function_call:c1"]
-    assert texts(await session.get_items(limit=10)) == ["q", "function_call:c1"]
+    assert texts(await session.get_items(wrapper=wrapper)) == ["q", "function_call:c1"]
+    assert texts(await session.get_items(limit=10, wrapper=wrapper)) == ["q", "function_call:c1"]
+    assert await session.get_items() == []  # other callers see only committed turns
     assert await ConversationSession(store, "s1").get_items() == []  # nothing committed yet
     await session.add_items([output("c1"), assistant_msg("a")], wrapper=wrapper)
     assert store.appends == [4] and session.pending_items == []
@@ -150,11 +151,36 @@ async def test_an_assistant_message_with_a_call_still_awaiting_output_does_not_e
     assert store.appends == [5]
 
 
+async def test_two_runs_sharing_one_session_object_each_commit_their_whole_turn(store: CountingStore) -> None:
+    session = ConversationSession(store, "s1")
+    first, second = FakeWrapper(), FakeWrapper()
+    await session.add_items([user_msg("q1")], wrapper=first)
+    await session.add_items([user_msg("q2")], wrapper=second)
+    await session.add_items([call("c2")], wrapper=second)
+    await session.add_items([assistant_msg("a1")], wrapper=first)
+    await session.add_items([output("c2"), assistant_msg("a2")], wrapper=second)
+    assert store.appends == [2, 4]
+    assert texts(await session.get_items()) == ["q1", "a1", "q2", "function_call:c2", "function_call_output:c2", "a2"]
+
+
+async def test_a_run_that_dies_mid_turn_leaves_nothing(store: CountingStore) -> None:
+    session = ConversationSession(store, "s1")
+    wrapper = FakeWrapper()
+    await session.add_items([user_msg("lost")], wrapper=wrapper)
+    del wrapper
+    import gc
+
+    gc.collect()
+    assert session.pending_items == []
+    assert await session.get_items() == []
+
+
 async def test_pop_and_clear_include_the_uncommitted_turn(store: CountingStore) -> None:
     session = ConversationSession(store, "s1")
     await session.add_items([user_msg("committed")])
-    await session.add_items([user_msg("pending")], wrapper=FakeWrapper())
-    assert await session.pop_item() == user_msg("pending")
+    run = FakeWrapper()
+    await session.add_items([user_msg("pending")], wrapper=run)
+    assert await session.pop_item(wrapper=run) == user_msg("pending")
     assert await session.pop_item() == user_msg("committed")
     await session.add_items([user_msg("pending")], wrapper=FakeWrapper())
     await session.clear_session()

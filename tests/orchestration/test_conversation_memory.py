@@ -182,19 +182,22 @@ from asdrp.agents.agent_factory import AgentFactory
 from asdrp.orchestration.moe import MoEOrchestrator
 from asdrp.orchestration.smartrouter import SmartRouter
 
-async def main(kind, query, sid):
-    factory = AgentFactory(config_path=sys.argv[4])
-    cls = MoEOrchestrator if kind == "moe" else SmartRouter
-    orchestrator = await cls.create(factory)
-    result = await orchestrator.route_query(query, sid if sid != "-" else None)
-    print(json.dumps({"answer": result.answer, "session_id": result.session_id}))
+async def main(jobs, config):
+    factory = AgentFactory(config_path=config)
+    orchestrators = {"moe": await MoEOrchestrator.create(factory), "smartrouter": await SmartRouter.create(factory)}
+    answers = []
+    for kind, query, sid in jobs:
+        result = await orchestrators[kind].route_query(query, sid)
+        answers.append({"answer": result.answer, "session_id": result.session_id})
+    print(json.dumps(answers))
     await factory.aclose()
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+asyncio.run(main(json.loads(sys.argv[1]), sys.argv[2]))
 """
 
 
-async def run_in_new_process(home, kind: str, query: str, sid: str | None) -> dict:
+async def run_in_new_process(home, jobs: list[tuple[str, str, str | None]]) -> list[dict]:
+    """Run turns in a fresh Python process on the same ASDRP_HOME (same database files)."""
     import json
     import os
     import sys
@@ -202,7 +205,7 @@ async def run_in_new_process(home, kind: str, query: str, sid: str | None) -> di
     env = dict(os.environ, ASDRP_HOME=str(home), ASDRP_MODEL_PROVIDER="offline")
     env.pop("ASDRP_SESSION_URL", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RESTART_SCRIPT, kind, query, sid or "-", str(REPO / "config" / "open_agents.yaml"),
+        sys.executable, "-c", RESTART_SCRIPT, json.dumps(jobs), str(REPO / "config" / "open_agents.yaml"),
         cwd=str(home), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
@@ -211,12 +214,13 @@ async def run_in_new_process(home, kind: str, query: str, sid: str | None) -> di
 
 
 async def test_follow_ups_survive_a_process_restart(home) -> None:
-    for kind in ("moe", "smartrouter"):
-        first = await run_in_new_process(home, kind, "Where is Kyoto?", None)
-        second = await run_in_new_process(home, kind, "What time is it there?", first["session_id"])
-        assert "Kyoto" in second["answer"] and "Asia/Tokyo" in second["answer"]
-        loan = await run_in_new_process(home, kind, LOAN, None)
-        again = await run_in_new_process(home, kind, "And over 15 years?", loan["session_id"])
-        assert "1,581.59" in again["answer"]
+    kinds = ("moe", "smartrouter")
+    firsts = await run_in_new_process(home, [(k, q, None) for k in kinds for q in ("Where is Kyoto?", LOAN)])
+    follow_ups = [(k, q, firsts[2 * i + j]["session_id"])
+                  for i, k in enumerate(kinds) for j, q in enumerate(("What time is it there?", "And over 15 years?"))]
+    seconds = await run_in_new_process(home, follow_ups)
+    for i in range(len(kinds)):
+        assert "Kyoto" in seconds[2 * i]["answer"] and "Asia/Tokyo" in seconds[2 * i]["answer"]
+        assert "1,581.59" in seconds[2 * i + 1]["answer"]
     assert (home / "data" / "sessions" / "moe.db").exists()
     assert (home / "data" / "sessions" / "smartrouter.db").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from asdrp.memory import SqliteStore
 from asdrp.memory.postgres_store import PostgresStore
 from asdrp.memory.redis_store import RedisStore
 from tests.shared_stores import services
@@ -40,6 +41,18 @@ async def shared_store(request: pytest.FixtureRequest) -> AsyncIterator[Postgres
     """Each shared store in turn, in its own namespace."""
     async with fresh_store(request.param) as store:
         yield store
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
+    """A file SQLite store and each shared store in turn (for rules every store must apply alike)."""
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "sessions.db")
+        yield store
+        await store.close()
+        return
+    async with fresh_store(request.param) as shared:
+        yield shared
 
 
 @pytest.fixture(scope="session", autouse=True)

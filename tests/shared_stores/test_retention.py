@@ -16,53 +16,53 @@ def test_the_cut_keeps_from_the_oldest_turn_start_within_the_newest_items() -> N
     assert keep_from_for_max_items([(9, False), (8, False)]) is None
 
 
-async def test_prune_rejects_meaningless_limits(shared_store) -> None:  # type: ignore[no-untyped-def]
+async def test_prune_rejects_meaningless_limits(any_store) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="max_items"):
-        await prune(shared_store, max_items=0)
+        await prune(any_store, max_items=0)
     with pytest.raises(ValueError, match="max_age_seconds"):
-        await prune(shared_store, max_age_seconds=-1)
-    assert await prune(shared_store) == PruneResult()
+        await prune(any_store, max_age_seconds=-1)
+    assert await prune(any_store) == PruneResult()
 
 
-async def test_max_age_deletes_only_conversations_idle_longer_than_it(shared_store) -> None:  # type: ignore[no-untyped-def]
+async def test_max_age_deletes_only_conversations_idle_longer_than_it(any_store) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     old, fresh = ConversationKey("alice", "old"), ConversationKey("alice", "fresh")
     two_hours_ago = now - 7200
-    await shared_store.import_session(  # a conversation last written two hours ago
+    await any_store.import_session(  # a conversation last written two hours ago
         SessionInfo("alice", "old", "geo", "turn O-0", two_hours_ago, two_hours_ago, 0),
         [StoredItem(0, item, "geo", item.get("role") or item["type"], two_hours_ago) for item in turn_items("O", 0)],
     )
-    await shared_store.append(fresh, turn_items("F", 0), agent="geo")
+    await any_store.append(fresh, turn_items("F", 0), agent="geo")
 
-    assert (await prune(shared_store, max_age_seconds=3 * 3600, now=now)).sessions_deleted == 0
-    result = await prune(shared_store, max_age_seconds=3600, now=now)
+    assert (await prune(any_store, max_age_seconds=3 * 3600, now=now)).sessions_deleted == 0
+    result = await prune(any_store, max_age_seconds=3600, now=now)
     assert (result.sessions_deleted, result.items_removed) == (1, 4)
-    assert await shared_store.info(old) is None and await shared_store.read(old) == []
-    assert [info.session_id for info in (await shared_store.list_sessions("alice"))[0]] == ["fresh"]
-    assert len(await shared_store.read(fresh)) == 4
+    assert await any_store.info(old) is None and await any_store.read(old) == []
+    assert [info.session_id for info in (await any_store.list_sessions("alice"))[0]] == ["fresh"]
+    assert len(await any_store.read(fresh)) == 4
 
 
-async def test_max_items_trims_whole_old_turns_and_keeps_the_history_consistent(shared_store) -> None:  # type: ignore[no-untyped-def]
+async def test_max_items_trims_whole_old_turns_and_keeps_the_history_consistent(any_store) -> None:  # type: ignore[no-untyped-def]
     key, small = ConversationKey("alice", "long"), ConversationKey("alice", "short")
     for n in range(5):
-        await shared_store.append(key, turn_items("L", n), agent="geo")
-    await shared_store.append(small, turn_items("S", 0), agent="geo")
+        await any_store.append(key, turn_items("L", n), agent="geo")
+    await any_store.append(small, turn_items("S", 0), agent="geo")
 
-    result = await prune(shared_store, max_items=10)
+    result = await prune(any_store, max_items=10)
     assert (result.sessions_trimmed, result.items_removed) == (1, 12)
-    remaining = [s.item for s in await shared_store.read(key)]
+    remaining = [s.item for s in await any_store.read(key)]
     assert remaining == turn_items("L", 3) + turn_items("L", 4)  # 8 items: cut at a turn start, never mid-turn
-    info = await shared_store.info(key)
+    info = await any_store.info(key)
     assert info is not None and info.item_count == 8
-    assert await shared_store.window(key, WindowSettings(max_items=50)) == remaining
-    assert len(await shared_store.read(small)) == 4
-    await shared_store.append(key, turn_items("L", 5), agent="geo")  # still appendable after a trim
-    assert [s.item for s in await shared_store.read(key)][-4:] == turn_items("L", 5)
+    assert await any_store.window(key, WindowSettings(max_items=50)) == remaining
+    assert len(await any_store.read(small)) == 4
+    await any_store.append(key, turn_items("L", 5), agent="geo")  # still appendable after a trim
+    assert [s.item for s in await any_store.read(key)][-4:] == turn_items("L", 5)
 
 
-async def test_a_newest_turn_longer_than_max_items_is_kept_whole(shared_store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_newest_turn_longer_than_max_items_is_kept_whole(any_store) -> None:  # type: ignore[no-untyped-def]
     key = ConversationKey("alice", "big-turn")
-    await shared_store.append(key, turn_items("B", 0), agent="geo")
-    await shared_store.append(key, turn_items("B", 1), agent="geo")
-    await prune(shared_store, max_items=2)
-    assert [s.item for s in await shared_store.read(key)] == turn_items("B", 1)
+    await any_store.append(key, turn_items("B", 0), agent="geo")
+    await any_store.append(key, turn_items("B", 1), agent="geo")
+    await prune(any_store, max_items=2)
+    assert [s.item for s in await any_store.read(key)] == turn_items("B", 1)
