@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+console = Console(width=200)  # tables must not truncate paths when stdout is not a terminal
 T = TypeVar("T")
 
 USER_ERRORS = (AgentException, ConfigError, MemoryStoreError, ValueError)
@@ -76,10 +76,12 @@ def list_agents(config: Path | None = ConfigOption) -> None:
             await factory.aclose()
 
     table = Table("id", "name", "kind", "session memory", "context", "tools")
+    for column in table.columns:
+        column.overflow = "fold"  # never cut a path or a tool name off with an ellipsis
     for entry in run_or_fail(describe):
         memory = entry.get("session_memory") or {}
         if memory.get("enabled") and memory.get("type") != "none":
-            where = memory.get("database_path") or memory.get("url") or "in memory"
+            where = _display_path(memory.get("database_path")) or memory.get("url") or "in memory"
             session_text = f"{memory.get('type')} ({where})"
         else:
             session_text = "none (stateless)"
@@ -135,6 +137,18 @@ async def _chat_in_process(agent: str, session: str | None, db: Path | None, con
     finally:
         await catalog.aclose()
         await factory.aclose()
+
+
+def _display_path(path: str | None) -> str | None:
+    """A store path as the user wrote it in the YAML: relative to ASDRP_HOME when inside it."""
+    if not path:
+        return None
+    from asdrp.memory.paths import home_dir
+
+    try:
+        return str(Path(path).resolve().relative_to(home_dir().resolve()))
+    except ValueError:
+        return path
 
 
 def _read_line() -> str | None:

@@ -14,7 +14,11 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,3 +82,88 @@ async def prune(
         max_age_seconds=max_age_seconds, max_items=max_items, now=time.time() if now is None else now
     )
     return result if isinstance(result, PruneResult) else PruneResult(**vars(result))
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """The retention limits of one store (from the `session_memory` blocks of the agents using it)."""
+
+    max_age_seconds: float | None = None
+    """Delete a conversation idle longer than this (None = keep forever)."""
+    max_items: int | None = None
+    """Keep at most this many items per conversation, whole turns (None = no limit)."""
+
+    @property
+    def is_active(self) -> bool:
+        return self.max_age_seconds is not None or self.max_items is not None
+
+
+def merge_policies(policies: Iterable[RetentionPolicy]) -> RetentionPolicy:
+    """The most lenient of several policies on one store: nothing is removed that any of them keeps."""
+    policies = list(policies)
+    if not policies:
+        return RetentionPolicy()
+    ages = [p.max_age_seconds for p in policies]
+    counts = [p.max_items for p in policies]
+    return RetentionPolicy(
+        max_age_seconds=None if None in ages else max(a for a in ages if a is not None),
+        max_items=None if None in counts else max(c for c in counts if c is not None),
+    )
+
+
+class RetentionSweeper:
+    """Applies retention to a server's stores every `interval_s` seconds, in the background.
+
+    `plans` is called on every sweep (so it reflects the stores in use) and returns (store, policy)
+    pairs. A failing store (e.g. database down) is logged and retried on the next sweep; the sweep
+    never takes the server down. With several replicas each sweeps; prune is idempotent, so that is
+    only redundant work, never wrong.
+    """
+
+    def __init__(
+        self,
+        plans: Callable[[], Iterable[tuple[PrunableStore, RetentionPolicy]]],
+        interval_s: float,
+        *,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"retention sweep interval must be positive, got {interval_s!r}")
+        self.plans = plans
+        self.interval_s = interval_s
+        self.log = logger or logging.getLogger("asdrp.retention")
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> PruneResult:
+        """One sweep over every planned store; returns the total removed."""
+        total = PruneResult()
+        for store, policy in self.plans():
+            if not policy.is_active:
+                continue
+            try:
+                total += await prune(store, max_age_seconds=policy.max_age_seconds, max_items=policy.max_items)
+            except Exception as exc:  # noqa: BLE001 - one store's failure must not stop the others
+                self.log.warning("retention sweep of the %s store failed: %s", getattr(store, "kind", "?"), exc)
+        if total.sessions_deleted or total.items_removed:
+            self.log.info(
+                "retention sweep: %d conversations expired, %d trimmed, %d items removed",
+                total.sessions_deleted, total.sessions_trimmed, total.items_removed,
+            )
+        return total
+
+    def start(self) -> None:
+        """Start sweeping in the background (first sweep after one interval)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="asdrp-retention-sweep")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.run_once()

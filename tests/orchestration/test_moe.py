@@ -12,6 +12,7 @@ from asdrp.agents.config_loader import ConfigError
 from asdrp.memory import ConversationKey
 from asdrp.orchestration.moe import MoEOrchestrator, load_moe_config
 from asdrp.orchestration.moe.selector import DomainVocabulary, EmbeddingSelector, rank_experts
+from asdrp.orchestration.memory import TurnRecord
 from asdrp.orchestration.synthesis import Synthesizer, labelled_merge
 
 from tests.orchestration.conftest import MOE_YAML, build, write_yaml
@@ -71,7 +72,7 @@ async def test_greeting_takes_the_fast_path(moe: MoEOrchestrator) -> None:
 
 async def test_reply_to_the_assistants_question_is_not_small_talk(moe: MoEOrchestrator) -> None:
     key = ConversationKey("local", "offer")
-    await moe.memory.record_turn(key, __import__("asdrp.orchestration.memory", fromlist=["TurnRecord"]).TurnRecord(
+    await moe.memory.record_turn(key, TurnRecord(
         query="What is a 1000 loan at 5% over 2 years?", answer="It costs 43.87 per month. Shall I show it in euros?",
         answered_by="finance", route={"groups": ["finance"], "agents": ["finance"]}))
     for reply in ("ok", "yes, do that"):
@@ -116,12 +117,8 @@ async def test_slow_expert_does_not_discard_the_finished_one(test_factory: Agent
 
 
 async def test_overall_timeout_stops_experts_but_keeps_finished_ones(test_factory: AgentFactory, tmp_path) -> None:
-    path = moe_with(tmp_path, execution__expert_timeout=5, execution__overall_timeout=5,
+    path = moe_with(tmp_path, execution__expert_timeout=0.4, execution__overall_timeout=0.6,
                     experts__time={"agents": ["slow"], "capabilities": ["time, clock"], "examples": [], "weight": 1.0})
-    data = __import__("yaml").safe_load(path.read_text())
-    data["execution"]["expert_timeout"] = 0.4
-    data["execution"]["overall_timeout"] = 0.6
-    path.write_text(__import__("yaml").safe_dump(data))
     moe = await build("moe", test_factory, path)
     result = await moe.route_query("Where is Kyoto and what time is it there?")
     statuses = {e["agent"]: e["status"] for e in result.trace if e["type"] == "expert"}
@@ -143,7 +140,7 @@ async def test_all_experts_fail_then_fallback_agent_then_fallback_message(test_f
     moe = await build("moe", test_factory, moe_with(tmp_path, experts__location=broken_location))
     result = await moe.route_query("Where is Kyoto?")
     assert [e["agent"] for e in result.trace if e["type"] == "fallback"] == ["chitchat"]
-    assert result.answer and "Kyoto" not in result.answer or True
+    assert result.answer and result.trace[-1]["status"] == "ok"
 
     path = moe_with(tmp_path, experts__location=broken_location, execution__fallback_agent="broken",
                     execution__fallback_message="Nobody could answer.")

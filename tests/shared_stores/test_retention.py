@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
-from asdrp.memory.retention import PruneResult, keep_from_for_max_items, prune
+from asdrp.memory.errors import StoreUnavailableError
+from asdrp.memory.retention import (
+    PruneResult,
+    RetentionPolicy,
+    RetentionSweeper,
+    keep_from_for_max_items,
+    merge_policies,
+    prune,
+)
 from tests.shared_stores.writer import turn_items
 
 
@@ -66,3 +75,33 @@ async def test_a_newest_turn_longer_than_max_items_is_kept_whole(any_store) -> N
     await any_store.append(key, turn_items("B", 1), agent="geo")
     await prune(any_store, max_items=2)
     assert [s.item for s in await any_store.read(key)] == turn_items("B", 1)
+
+
+def test_several_agents_on_one_store_get_the_most_lenient_policy() -> None:
+    merged = merge_policies([RetentionPolicy(3600, 10), RetentionPolicy(7200, 4)])
+    assert merged == RetentionPolicy(7200, 10)
+    assert merge_policies([RetentionPolicy(3600, 10), RetentionPolicy(None, 4)]) == RetentionPolicy(None, 10)
+    assert not merge_policies([]).is_active
+
+
+async def test_the_background_sweeper_trims_and_survives_a_failing_store(any_store) -> None:  # type: ignore[no-untyped-def]
+    class Broken:
+        kind = "broken"
+
+        async def prune(self, **_: object) -> PruneResult:
+            raise StoreUnavailableError("database down")
+
+    key = ConversationKey("alice", "swept")
+    for n in range(3):
+        await any_store.append(key, turn_items("S", n), agent="geo")
+    sweeper = RetentionSweeper(lambda: [(Broken(), RetentionPolicy(max_items=4)),
+                                        (any_store, RetentionPolicy(max_items=4))], interval_s=0.01)
+    sweeper.start()
+    try:
+        for _ in range(500):
+            if (await any_store.info(key)).item_count == 4:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await sweeper.stop()
+    assert [s.item for s in await any_store.read(key)] == turn_items("S", 2)

@@ -32,6 +32,10 @@ _CONJUNCTION_SPLIT = re.compile(
 )
 
 
+_DUMMY_IT = re.compile(r"\b(?:time|date|day) is it\b|\bis it (?:now|today)\b", re.IGNORECASE)
+"""An "it" that refers to nothing ("what time is it in Lima?") creates no dependency."""
+
+
 @dataclass(frozen=True)
 class SubQuery:
     """One part of a turn, routed to one capability, possibly waiting for earlier parts."""
@@ -136,7 +140,7 @@ class RulePlanner:
                 else:
                     capability = self.default_capability
                     notes.append("no domain: the default capability")
-            depends = (index - 1,) if parts and points_back(text) else ()
+            depends = (index - 1,) if parts and points_back(_DUMMY_IT.sub(" ", text)) else ()
             parts.append(SubQuery(index, text, capability, depends))
         return finalize(parts, max_subqueries=self.max_subqueries, method=self.method, notes=notes)
 
