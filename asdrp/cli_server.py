@@ -1,4 +1,4 @@
-"""`asdrp serve` and `asdrp sessions list|show|delete|export`: the server and session management.
+"""`asdrp serve` and `asdrp sessions list|show|delete|export|import|prune`: the server and session management.
 
 The sessions commands read through the same `SessionDirectory` over the same stores as the
 server's `/sessions` endpoints, so the CLI and the API always agree. Mounted on the main app by
@@ -20,7 +20,7 @@ import typer
 
 T = TypeVar("T")
 
-sessions_app = typer.Typer(help="List, read, delete and export your conversations.", no_args_is_help=True)
+sessions_app = typer.Typer(help="List, read, delete, export, import and prune conversations.", no_args_is_help=True)
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Agents YAML (default: $ASDRP_CONFIG or config/open_agents.yaml).")
 UserOption = typer.Option(None, "--user", "-u", help="Whose conversations (default: the local user, as in local server mode).")
@@ -195,11 +195,22 @@ def show_session(session_id: str, user: str | None = UserOption, config: Path | 
 
 
 @sessions_app.command("delete")
-def delete_session(session_id: str, user: str | None = UserOption, config: Path | None = ConfigOption) -> None:
-    """Delete a conversation and its whole history from every store."""
+def delete_session(
+    session_id: str | None = typer.Argument(None, help="The conversation; omit it with --user to delete ALL of that user's."),
+    user: str | None = UserOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Delete a conversation and its whole history from every store (or, with --user only, all of theirs)."""
     from asdrp.memory.errors import MemoryStoreError
     from asdrp.memory.ids import validate_session_id
 
+    if session_id is None:
+        if user is None:
+            _fail("name a session to delete, or --user U to delete every conversation of U")
+        who = _resolve_user(user)
+        count = _run(lambda: _with_directory(config, lambda d: d.delete_user(who)))
+        print(f"deleted {count} conversation(s) of user {who}")
+        return
     who = _resolve_user(user)
 
     async def delete(directory: Any) -> bool:
@@ -243,15 +254,24 @@ def export_lines(info: Any, items: list[Any], fmt: str) -> list[str]:
 
 @sessions_app.command("export")
 def export_session(
-    session_id: str,
+    session_id: str | None = typer.Argument(None, help="One conversation; omit it to export every conversation (JSON Lines)."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl (re-importable) or markdown (readable)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     user: str | None = UserOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Export one conversation as JSON Lines or Markdown."""
+    """Export one conversation as JSON Lines or Markdown, or every conversation as JSON Lines.
+
+    Without a session id it exports every conversation of every user (or of --user) from every
+    store, for `asdrp sessions import` into another store.
+    """
     if fmt not in ("jsonl", "markdown"):
         _fail(f"unknown --format {fmt!r}; choose jsonl or markdown")
+    if session_id is None:
+        if fmt != "jsonl":
+            _fail("exporting every conversation writes JSON Lines; use --format jsonl")
+        _export_all(output, None if user is None else _resolve_user(user), config)
+        return
     who = _resolve_user(user)
     info, items = _run(lambda: _with_directory(config, lambda d: _get(d, who, session_id)))
     text = "\n".join(export_lines(info, items, fmt)) + "\n"
@@ -260,6 +280,128 @@ def export_session(
     else:
         output.write_text(text, encoding="utf-8")
         print(f"exported {len(items)} items to {output}", file=sys.stderr)
+
+
+def _progress(description: str) -> Any:
+    """A rich progress bar on stderr (the data may be going to stdout)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=False)
+
+
+def _export_all(output: Path | None, user: str | None, config: Path | None) -> None:
+    from asdrp.memory.transfer import TransferStats, export_sessions
+
+    async def export(directory: Any) -> TransferStats:
+        total = TransferStats()
+        out = sys.stdout if output is None else output.open("w", encoding="utf-8")
+        try:
+            with _progress("exporting items") as bar:
+                task = bar.add_task("export", total=None)
+                for store in directory.stores:
+                    stats = await export_sessions(
+                        store, out, users=None if user is None else [user],
+                        progress=lambda done, todo, base=total.items: bar.update(
+                            task, completed=base + done, total=None if todo is None else base + todo),
+                    )
+                    total.sessions += stats.sessions
+                    total.items += stats.items
+        finally:
+            if output is not None:
+                out.close()
+        return total
+
+    stats = _run(lambda: _with_directory(config, export))
+    print(f"exported {stats.sessions} conversation(s), {stats.items} items", file=sys.stderr)
+
+
+@sessions_app.command("import")
+def import_sessions_command(
+    source: Path = typer.Argument(..., help="A JSON Lines file written by `asdrp sessions export`."),
+    to: str | None = typer.Option(
+        None, "--to", help="Target store: postgresql://..., redis://... or a SQLite file [default: $ASDRP_SESSION_URL]."
+    ),
+) -> None:
+    """Import conversations into a store; items already there are skipped, so importing twice is safe."""
+    import os
+
+    from asdrp.memory.stores import open_store
+    from asdrp.memory.transfer import TransferStats, count_items, import_sessions
+
+    target = to or os.environ.get("ASDRP_SESSION_URL")
+    if not target:
+        _fail("name the target store with --to (a postgresql:// or redis:// URL, or a SQLite file)")
+    if not source.is_file():
+        _fail(f"no such export file: {source}")
+
+    async def run() -> TransferStats:
+        if target.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            store = open_store("postgres", url=target)
+        elif target.startswith(("redis://", "rediss://", "unix://")):
+            store = open_store("redis", url=target)
+        else:
+            store = open_store("sqlite", database_path=target)
+        try:
+            with _progress("importing items") as bar, source.open(encoding="utf-8") as src:
+                task = bar.add_task("import", total=count_items(source))
+                return await import_sessions(store, src, progress=lambda done, todo: bar.update(task, completed=done))
+        finally:
+            await store.close()
+
+    stats = _run(run)
+    print(f"imported {stats.items} items in {stats.sessions} conversation(s); {stats.skipped} already there",
+          file=sys.stderr)
+
+
+def _duration(text: str) -> float:
+    """'90', '90s', '15m', '12h', '30d' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        _fail(f"--max-age {text!r} is not a duration like 3600, 90m, 12h or 30d")
+
+
+@sessions_app.command("prune")
+def prune_sessions(
+    max_age: str | None = typer.Option(None, "--max-age", help="Delete conversations idle longer than this (e.g. 30d)."),
+    max_items: int | None = typer.Option(None, "--max-items", min=1, help="Keep at most this many items per conversation (whole turns)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Apply retention now: the limits given here to every store, or else each agent's configured max_age / max_items."""
+    from asdrp.memory.retention import PruneResult, RetentionPolicy, prune
+    from asdrp.server.retention import retention_plans
+
+    override = None
+    if max_age is not None or max_items is not None:
+        override = RetentionPolicy(None if max_age is None else _duration(max_age), max_items)
+
+    async def run() -> PruneResult:
+        from asdrp.agents.agent_factory import AgentFactory
+        from asdrp.orchestration.catalog import ResponderCatalog
+
+        factory = AgentFactory(config)
+        catalog = ResponderCatalog(factory)
+        total = PruneResult()
+        try:
+            for store, policy in retention_plans(factory, catalog.stores()):
+                policy = override or policy
+                if policy.is_active:
+                    total += await prune(store, max_age_seconds=policy.max_age_seconds, max_items=policy.max_items)
+        finally:
+            try:
+                await catalog.aclose()
+            finally:
+                await factory.aclose()
+        return total
+
+    result = _run(run)
+    print(f"pruned: {result.sessions_deleted} conversation(s) expired, {result.sessions_trimmed} trimmed, "
+          f"{result.items_removed} items removed")
 
 
 def register(app: typer.Typer) -> None:

@@ -137,7 +137,12 @@ class RetentionSweeper:
     async def run_once(self) -> PruneResult:
         """One sweep over every planned store; returns the total removed."""
         total = PruneResult()
-        for store, policy in self.plans():
+        try:
+            plans = list(self.plans())
+        except Exception as exc:  # noqa: BLE001 - a sweep must never end the server's background task
+            self.log.warning("retention sweep skipped: cannot list the stores: %s", exc)
+            return total
+        for store, policy in plans:
             if not policy.is_active:
                 continue
             try:

@@ -17,8 +17,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from asdrp.memory.ids import DEFAULT_USER
+from asdrp.memory.retention import RetentionSweeper
 from asdrp.server.auth import ApiKeyAuthenticator
 from asdrp.server.errors import install_error_handlers
+from asdrp.server.retention import retention_plans
 from asdrp.server.routes import agents, chat, health, sessions, web
 from asdrp.server.routes.web import STATIC_DIR
 from asdrp.server.services import Catalog, ServerServices
@@ -82,9 +84,17 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
             )
         else:
             log.info("asdrp: API keys required for %d user(s)", len(set(settings.api_keys.values())))
+        sweeper = None
+        if factory is not None and settings.retention_sweep_s > 0:
+            sweeper = RetentionSweeper(
+                lambda: retention_plans(factory, catalog.stores()), settings.retention_sweep_s, logger=log
+            )
+            sweeper.start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                await sweeper.stop()
             await services.aclose()
 
     app = FastAPI(

@@ -95,6 +95,11 @@ class SessionList(BaseModel):
     """Pass as `?cursor=` for the next (older) page; null on the last page."""
 
 
+class DeletedSessions(BaseModel):
+    deleted: int
+    """How many conversations of the caller were deleted."""
+
+
 class SessionItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 

@@ -87,6 +87,8 @@ class ServerSettings(BaseSettings):
     """On SIGTERM, how long in-flight turns may run before the server closes anyway."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Comma-separated browser origins allowed to call the API from other sites (default none)."""
+    retention_sweep_s: float = Field(3600.0, ge=0)
+    """Every this many seconds, apply the agents' retention (max_age / max_items) to their stores; 0 = never."""
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     """uvicorn log level."""
 

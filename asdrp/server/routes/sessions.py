@@ -1,4 +1,4 @@
-"""`GET /sessions`, `GET /sessions/{id}`, `DELETE /sessions/{id}`: the caller's own conversations.
+"""`GET /sessions`, `GET /sessions/{id}`, `DELETE /sessions/{id}`, `DELETE /sessions`: the caller's own conversations.
 
 Every lookup is keyed by the authenticated user, so another user's conversation is simply not
 there (404), whatever its id.
@@ -15,7 +15,7 @@ from asdrp.memory.ids import validate_session_id
 from asdrp.memory.records import SessionInfo, StoredItem
 from asdrp.server.auth import current_user
 from asdrp.server.errors import ApiError
-from asdrp.server.schemas import ErrorResponse, SessionDetail, SessionItem, SessionList, SessionSummary
+from asdrp.server.schemas import DeletedSessions, ErrorResponse, SessionDetail, SessionItem, SessionList, SessionSummary
 from asdrp.server.services import ServerServices, get_services
 
 router = APIRouter(tags=["sessions"])
@@ -107,3 +107,11 @@ async def delete_session(
     if not await services.directory().delete(user, session_id):
         raise ApiError(404, "session_not_found", f"No session {session_id!r} for this user.")
     return Response(status_code=204)
+
+
+@router.delete("/sessions", response_model=DeletedSessions, responses=_ERRORS)
+async def delete_all_sessions(
+    user: str = Depends(current_user), services: ServerServices = Depends(get_services)
+) -> DeletedSessions:
+    """Delete every conversation of the caller, in every store (the caller's own data, nobody else's)."""
+    return DeletedSessions(deleted=await services.directory().delete_user(user))

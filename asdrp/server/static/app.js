@@ -279,6 +279,7 @@ async function loadAgents() {
     els.agent.append(option);
   }
   if (current.agentId && agents.some((a) => a.id === current.agentId)) els.agent.value = current.agentId;
+  else if (agents.some((a) => a.id === "moe")) els.agent.value = "moe"; // the orchestrator answers any topic
 }
 
 async function start() {
