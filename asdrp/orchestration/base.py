@@ -38,6 +38,8 @@ class StreamEvent:
     """The delta for `token`; the full answer for `done`; the message for `error`."""
     result: RouteResult | None = None
     """Set on `done`."""
+    exception: BaseException | None = None
+    """Set on `error`: what failed, so a caller (the server) can map it to a status code."""
 
 
 @runtime_checkable

@@ -66,7 +66,7 @@ class ConversationOrchestrator(abc.ABC):
         try:
             result = await self.route_query(query, session_id, user)
         except Exception as exc:
-            yield StreamEvent("error", f"{type(exc).__name__}: {exc}")
+            yield StreamEvent("error", f"{type(exc).__name__}: {exc}", exception=exc)
             return
         pieces = result.answer.split(" ")
         for start in range(0, len(pieces), STREAM_CHUNK_WORDS):

@@ -64,7 +64,7 @@ class SpecialistResponder:
             sid, session = self._prepare(query, session_id, user)
             agent = await self.factory.get_agent(self.agent_id)
         except Exception as exc:
-            yield StreamEvent("error", f"{type(exc).__name__}: {exc}")
+            yield StreamEvent("error", f"{type(exc).__name__}: {exc}", exception=exc)
             return
         try:
             async with self._lock(session):
@@ -79,7 +79,7 @@ class SpecialistResponder:
                         streamed.cancel()  # the session drops the unfinished turn
                 answer = str(streamed.final_output or "")
         except Exception as exc:
-            yield StreamEvent("error", f"{type(exc).__name__}: {exc}")
+            yield StreamEvent("error", f"{type(exc).__name__}: {exc}", exception=exc)
             return
         yield StreamEvent("done", answer, self._result(answer, sid, session, agent.model))
 

@@ -15,7 +15,6 @@ from agents.models.interface import ModelTracing
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
 from asdrp.models import OfflineModel
-from asdrp.models.offline_rules.arguments import find_place_names as real_find_place_names
 
 KNOWN_PLACES = ("Times Square", "New York", "Kyoto", "Paris", "London", "Tokyo", "Berlin")
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 import yaml
 
-from tests.server.conftest import AGENTS_YAML, REPO, ServerProcess, parse_sse
+from tests.server.conftest import AGENTS_YAML, REPO, ServerProcess
 
 
 def slow_config(home: Path) -> Path:

@@ -17,8 +17,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from asdrp.agents.protocol import AgentException
-from asdrp.memory.errors import InvalidSessionIdError, SessionBusyError, StoreUnavailableError
 from asdrp.memory.ids import new_session_id, validate_session_id
 from asdrp.orchestration.base import RouteResult, StreamEvent
 from asdrp.server.auth import current_user
@@ -58,32 +56,15 @@ def checked_input(text: str, max_chars: int) -> str:
     return text
 
 
-_NAMED_ERRORS = {
-    "SessionBusyError": SessionBusyError,
-    "StoreUnavailableError": StoreUnavailableError,
-    "InvalidSessionIdError": InvalidSessionIdError,
-    "AgentException": AgentException,
-}
-
-
 def stream_error(event: StreamEvent, agent_id: str, session_id: str) -> ApiError:
     """The client-facing error of a responder's `error` event.
 
-    Responders report failures as events whose text is "<ExceptionName>: <message>" (or carry
-    the exception itself); domain errors keep their status and message, anything else becomes a
-    logged internal error so no internal detail reaches the client.
+    Domain errors (busy conversation, store down, bad id, unknown agent) keep their status and
+    message; anything else becomes a logged internal error so no internal detail reaches the client.
     """
-    exception = getattr(event, "exception", None)
-    if isinstance(exception, BaseException):
-        mapped = classify(exception)
+    if event.exception is not None:
+        mapped = classify(event.exception)
         if mapped is not None:
-            return mapped
-    else:
-        name, sep, message = event.content.partition(": ")
-        kind = _NAMED_ERRORS.get(name) if sep else None
-        if kind is not None:
-            mapped = classify(kind(message))
-            assert mapped is not None
             return mapped
     incident = uuid.uuid4().hex[:12]
     log.error("turn of %s/%s failed (incident %s): %s", agent_id, session_id, incident, event.content)
