@@ -122,9 +122,9 @@ async def _with_directory(config: Path | None, work: Callable[[Any], Awaitable[T
 
 
 def _resolve_user(user: str | None) -> str:
-    from asdrp.memory.ids import DEFAULT_USER, validate_user
+    from asdrp.memory.ids import DEFAULT_USER, validate_caller
 
-    return validate_user(user) if user is not None else DEFAULT_USER
+    return validate_caller(user) if user is not None else DEFAULT_USER
 
 
 def _time(seconds: float) -> str:

@@ -25,7 +25,7 @@ from asdrp.memory import (
     open_store,
     resolve_database_path,
     validate_session_id,
-    validate_user,
+    validate_caller,
 )
 
 SESSION_URL_ENV_VAR = "ASDRP_SESSION_URL"
@@ -164,7 +164,7 @@ class AgentFactory:
         return ConversationSession(
             store,
             validate_session_id(session_id),
-            user=validate_user(user),
+            user=validate_caller(user),
             agent=config.name,
             agent_id=config.name,
             window=window_settings(memory),

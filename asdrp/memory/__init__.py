@@ -12,7 +12,14 @@ from asdrp.memory.errors import (
     SessionBusyError,
     StoreUnavailableError,
 )
-from asdrp.memory.ids import DEFAULT_USER, derive_session_id, new_session_id, validate_session_id, validate_user
+from asdrp.memory.ids import (
+    DEFAULT_USER,
+    derive_session_id,
+    new_session_id,
+    validate_caller,
+    validate_session_id,
+    validate_user,
+)
 from asdrp.memory.migrations import SQLITE_MIGRATIONS, MigrationRegistry
 from asdrp.memory.paths import home_dir, resolve_database_path, sessions_dir
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
@@ -51,5 +58,6 @@ __all__ = [
     "select_window",
     "sessions_dir",
     "validate_session_id",
+    "validate_caller",
     "validate_user",
 ]

@@ -37,9 +37,25 @@ def validate_session_id(value: object) -> str:
     return _validate(value, "session id")
 
 
+RESERVED_USER_PREFIX = "_"
+"""User ids starting with this are internal namespaces (e.g. the orchestrators' tool memory)."""
+
+
 def validate_user(value: object) -> str:
-    """Return `value` unchanged if it is a valid user id (same rule as session ids)."""
+    """Return `value` unchanged if it is a valid user id for storage (same rule as session ids)."""
     return _validate(value, "user id")
+
+
+def validate_caller(value: object) -> str:
+    """A user id as a caller may present it: the id rule, and not starting with "_".
+
+    Stores accept internal namespaces such as the orchestrators' "_tools.<user>"; entry points
+    (API keys, CLI --user, route_query) use this check so no real user can ever share their keys.
+    """
+    user = validate_user(value)
+    if user.startswith(RESERVED_USER_PREFIX):
+        raise InvalidSessionIdError(f"Invalid user id {_describe(value)}: ids starting with '_' are reserved.")
+    return user
 
 
 def new_session_id() -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from agents import Agent
 
 from asdrp.agents.agent_factory import AgentFactory
-from asdrp.memory import DEFAULT_USER, ConversationKey, new_session_id, validate_session_id, validate_user
+from asdrp.memory import DEFAULT_USER, ConversationKey, new_session_id, validate_session_id, validate_caller
 from asdrp.orchestration.base import RouteResult, StreamEvent
 from asdrp.orchestration.experts import SpecialistOutcome, run_specialist
 from asdrp.orchestration.memory import ConversationMemory, ConversationState, TurnRecord
@@ -45,7 +45,7 @@ class ConversationOrchestrator(abc.ABC):
         if not isinstance(query, str) or not query.strip():
             raise ValueError(f"{self.agent_id}: the query must be a non-empty string")
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
-        key = ConversationKey(validate_user(user if user is not None else DEFAULT_USER), sid)
+        key = ConversationKey(validate_caller(user if user is not None else DEFAULT_USER), sid)
         async with self.memory.lock(key, wait=self.wait_when_busy):
             state = await self.memory.load(key)
             turn = await self._answer(query.strip(), state)

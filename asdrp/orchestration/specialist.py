@@ -16,7 +16,7 @@ from agents import Runner
 from openai.types.responses import ResponseTextDeltaEvent
 
 from asdrp.agents.agent_factory import AgentFactory
-from asdrp.memory import DEFAULT_USER, ConversationSession, new_session_id, validate_session_id, validate_user
+from asdrp.memory import DEFAULT_USER, ConversationSession, new_session_id, validate_session_id, validate_caller
 from asdrp.models import model_label
 from asdrp.orchestration.base import RouteResult, StreamEvent
 
@@ -35,7 +35,7 @@ class SpecialistResponder:
         if not isinstance(query, str) or not query.strip():
             raise ValueError(f"{self.agent_id}: the query must be a non-empty string")
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
-        who = validate_user(user if user is not None else DEFAULT_USER)
+        who = validate_caller(user if user is not None else DEFAULT_USER)
         return sid, self.factory.open_session(self.agent_id, sid, who)
 
     def _lock(self, session: ConversationSession | None) -> AbstractAsyncContextManager[Any]:

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
 from asdrp.memory.errors import InvalidSessionIdError
-from asdrp.memory.ids import validate_user
+from asdrp.memory.ids import validate_caller
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -49,7 +49,7 @@ def parse_api_keys(raw: str | dict[str, str] | None) -> dict[str, str]:
     keys: dict[str, str] = {}
     for key, user in pairs:
         try:
-            validate_user(user)
+            validate_caller(user)
         except InvalidSessionIdError as exc:
             raise SettingsError(f"ASDRP_API_KEYS: {exc}") from None
         if key in keys:

@@ -61,3 +61,12 @@ def test_a_conversation_key_validates_both_parts() -> None:
         ConversationKey("", "s1")
     with pytest.raises(InvalidSessionIdError, match="session id"):
         ConversationKey("local", "a/b")
+
+
+def test_callers_cannot_take_reserved_internal_user_ids() -> None:
+    from asdrp.memory.ids import validate_caller, validate_user
+
+    assert validate_user("_tools.alice") == "_tools.alice"  # the store's own namespaces
+    assert validate_caller("alice") == "alice"
+    with pytest.raises(InvalidSessionIdError, match="reserved"):
+        validate_caller("_tools.alice")
