@@ -10,6 +10,7 @@ from agents import function_tool
 
 from asdrp.models.offline_rules import arguments
 from asdrp.models.offline_rules.arguments import find_numbers, schema_params
+from asdrp.models.offline_rules.arguments import find_place_names as real_find_place_names
 from tests.models.helpers import (
     ALL,
     FINANCE,
@@ -28,7 +29,6 @@ from tests.models.helpers import (
     user,
     calculate,
     geocode,
-    real_find_place_names,
 )
 
 
