@@ -6,6 +6,8 @@ stored exactly once (no lost or duplicated items). Then the same turns run in-pr
 Python API (the catalog's responders) in this process, on a fresh data directory.
 
     .venv/bin/python bench/server_load.py [--clients 64] [--turns 20] [--agent chitchat]
+    .venv/bin/python bench/server_load.py --shared-url postgresql://postgres@127.0.0.1:5432/test
+        (one vs two replicas on one shared database; target: 2 replicas >= 1.3x the turns/s of 1)
 
 Targets: zero errors, zero lost/duplicated items, p99 < 1 s, HTTP >= 60% of in-process turns/s.
 Not a test: it prints a table and never runs in the test suite.
@@ -64,7 +66,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def verify(result: RunResult, home: Path) -> None:
+async def verify(result: RunResult, home: Path, session_url: str | None = None) -> None:
     """Read every conversation back: each sent message stored exactly once, each with one answer."""
     os.environ["ASDRP_HOME"] = str(home)
     from asdrp.agents.agent_factory import AgentFactory
@@ -72,7 +74,7 @@ async def verify(result: RunResult, home: Path) -> None:
     from asdrp.orchestration.catalog import ResponderCatalog
     from asdrp.orchestration.directory import SessionDirectory
 
-    factory = AgentFactory(CONFIG)
+    factory = AgentFactory(CONFIG, session_url=session_url)
     catalog = ResponderCatalog(factory)
     try:
         directory = SessionDirectory(catalog.stores())
@@ -135,18 +137,21 @@ class KeepAliveConnection:
             self.writer.close()
 
 
-async def run_http(url: str, clients: int, turns: int, agent: str) -> RunResult:
-    result = RunResult("HTTP (uvicorn)")
-    host, port = url.removeprefix("http://").split(":")
+async def run_http(url: str | list[str], clients: int, turns: int, agent: str, mode: str = "HTTP (uvicorn)") -> RunResult:
+    """`clients` concurrent conversations; with several server URLs (replicas) client i uses URL i mod n."""
+    result = RunResult(mode)
+    addresses = [u.removeprefix("http://").split(":") for u in ([url] if isinstance(url, str) else url)]
     path = f"/agents/{agent}/chat"
-    warm = KeepAliveConnection(host, int(port))
-    for _ in range(4):  # warm-up on its own conversation
-        await warm.post_json(path, {"input": "hello", "session_id": "warmup"})
-    await warm.close()
+    for host, port in addresses:
+        warm = KeepAliveConnection(host, int(port))
+        for _ in range(4):  # warm-up on its own conversation
+            await warm.post_json(path, {"input": "hello", "session_id": "warmup"})
+        await warm.close()
 
     async def client(index: int) -> None:
         session_id = f"bench-{index}"
         result.sent[session_id] = []
+        host, port = addresses[index % len(addresses)]
         connection = KeepAliveConnection(host, int(port))
         try:
             for turn in range(turns):
@@ -209,9 +214,10 @@ async def run_in_process(clients: int, turns: int, agent: str) -> RunResult:
     return result
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(home: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "ASDRP_HOME": str(home), "ASDRP_CONFIG": str(CONFIG), "ASDRP_LOG_LEVEL": "warning"}
+    env = {**os.environ, "ASDRP_HOME": str(home), "ASDRP_CONFIG": str(CONFIG), "ASDRP_LOG_LEVEL": "warning",
+           **(extra_env or {})}
     env.pop("OPENAI_API_KEY", None)
     env.pop("ASDRP_API_KEYS", None)
     process = subprocess.Popen([sys.executable, "-m", "asdrp.cli", "serve", "--port", str(port)], env=env, cwd=str(home))
@@ -242,14 +248,121 @@ def print_table(results: list[RunResult]) -> None:
           f"HTTP p99 = {http.percentile(0.99) * 1000:.0f} ms (target < 1000 ms)")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU seconds used so far by these processes (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far (Linux /proc/stat; zeros elsewhere)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return float(sum(values) - idle), float(sum(values))
+
+
+def _database_pids() -> list[int]:
+    """PIDs of the local PostgreSQL / Redis server processes (for the CPU split)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "redis-server"):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: str) -> None:
+    """One and then two `asdrp serve` replicas on one shared database (a fresh schema / prefix each)."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    from asdrp.memory.stores import open_store
+
+    kind = "redis" if shared_url.startswith("redis") else "postgres"
+    results: list[RunResult] = []
+    cpu_split: list[str] = []
+    for replicas in (1, 2):
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        param = f"prefix={name}:" if kind == "redis" else f"schema={name}"
+        url = f"{shared_url}{'&' if urlsplit(shared_url).query else '?'}{param}"
+        servers = []
+        try:
+            for r in range(replicas):
+                home = base / f"{replicas}-replicas-{r}"
+                home.mkdir()
+                servers.append(start_server(home, {"ASDRP_SESSION_URL": url}))
+            label = f"{replicas} replica{'s' if replicas > 1 else ''} on {kind}"
+            server_pids, db_pids = [p.pid for p, _ in servers], _database_pids()
+            before = (_cpu_seconds(server_pids), _cpu_seconds(db_pids), time.process_time())
+            machine_before = _machine_busy()
+            result = asyncio.run(run_http([u for _, u in servers], clients, turns, agent, mode=label))
+            db_after = _database_pids()  # the replicas' connections are new backend processes
+            db_new = [pid for pid in db_after if pid not in db_pids]
+            used = (_cpu_seconds(server_pids) - before[0],
+                    _cpu_seconds([pid for pid in db_after if pid in db_pids]) - before[1] + _cpu_seconds(db_new),
+                    time.process_time() - before[2])
+            machine = [after - start for after, start in zip(_machine_busy(), machine_before)]
+            busy = machine[0] / machine[1] if machine[1] else float("nan")
+            cpu_split.append(f"{label}: {result.elapsed:.1f} s wall; CPU s: replicas {used[0]:.1f}, "
+                             f"database {used[1]:.1f}, load generator {used[2]:.1f} "
+                             f"(of {result.elapsed * (os.cpu_count() or 1):.1f} available; whole machine {busy:.0%} busy)")
+        finally:
+            for process, _ in servers:
+                process.send_signal(signal.SIGTERM)
+            for process, _ in servers:
+                process.wait(60)
+        asyncio.run(verify(result, base / f"{replicas}-replicas-0", session_url=url))
+        results.append(result)
+
+        async def drop() -> None:
+            store = open_store(kind, url=url)
+            try:
+                await (store.drop_prefix() if kind == "redis" else store.drop_schema())  # type: ignore[attr-defined]
+            finally:
+                await store.close()
+
+        asyncio.run(drop())
+    print(f"\n{clients} clients x {turns} turns, agent {agent}, offline model, shared {kind} store\n")
+    header = f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}{'lost':>6}{'dup':>5}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.mode:<26}{r.turns:>7}{r.errors:>8}{r.turns / r.elapsed:>10.1f}"
+            f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}{r.duplicated:>5}"
+        )
+    one, two = results
+    ratio = (two.turns / two.elapsed) / (one.turns / one.elapsed)
+    print(f"\nscaling 2 replicas / 1 replica = {ratio:.2f}x (target >= 1.3x; {os.cpu_count()} cores shared by "
+          f"the replicas, the database and this load generator)")
+    print("where the time goes: " + "; ".join(cpu_split))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--agent", default="chitchat")
+    parser.add_argument("--shared-url", default=None,
+                        help="postgresql://... or redis://...: instead, compare one and two replicas sharing it")
     args = parser.parse_args()
     os.environ.pop("OPENAI_API_KEY", None)
     base = Path(tempfile.mkdtemp(prefix="asdrp-bench-"))
+    if args.shared_url:
+        run_replicas(args.shared_url, base, args.clients, args.turns, args.agent)
+        return
     http_home, local_home = base / "http", base / "inproc"
     http_home.mkdir()
     local_home.mkdir()
