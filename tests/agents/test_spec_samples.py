@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_samples_match_the_spec_verbatim() -> None:
     if not SPEC.exists():
-        pytest.fail(f"the spec is expected beside the repository at {SPEC}")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI checks out shared/ beside the repository; no spec at {SPEC}")
+        pytest.skip(f"no spec beside this checkout at {SPEC} (CI fails here instead)")
     blocks = re.findall(r"```python\n(.*?)```", SPEC.read_text(encoding="utf-8"), flags=re.S)
     for name, sample in spec_samples.ALL.items():
         assert any(sample.strip() in block for block in blocks), f"sample {name} no longer matches the spec"
