@@ -74,7 +74,9 @@ class Contender:
 
 
 class OursTurn:
-    def __init__(self, store: SqliteStore, size: int) -> None:
+    """Ours: read the window through ConversationSession, then append a turn (the runner's order)."""
+
+    def __init__(self, store: Any, size: int) -> None:
         self.store = store
         self.session = ConversationSession(store, "bench", agent="bench")
         self.size = size
@@ -177,13 +179,8 @@ PG_URL = os.environ.get("ASDRP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0
 REDIS_URL = os.environ.get("ASDRP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-class SharedOursTurn:
+class SharedOursTurn(OursTurn):
     """Ours on PostgreSQL / Redis, in a namespace (schema / key prefix) of its own, dropped at close."""
-
-    def __init__(self, store: Any, size: int) -> None:
-        self.store = store
-        self.session = ConversationSession(store, "bench", agent="bench")
-        self.n = 10**6
 
     @classmethod
     async def open(cls, kind: str, size: int) -> "SharedOursTurn":
@@ -198,15 +195,6 @@ class SharedOursTurn:
         for start in range(0, len(items), 1000):  # bulk pre-fill
             await store.append(self.session.key, items[start : start + 1000], agent="bench")
         return self
-
-    async def turn(self) -> None:
-        await self.session.get_items(limit=WINDOW_ITEMS)
-        self.n += 1
-        await self.session.add_items(turn_items(self.n))
-
-    async def undo(self) -> None:
-        for _ in range(4):
-            await self.store.pop(self.session.key)
 
     async def close(self) -> None:
         if self.store.kind == "postgres":
