@@ -74,6 +74,22 @@ def _orphaning_cuts(rows: Sequence[WindowRow]) -> list[bool]:
     return bad
 
 
+def _keeps_every_call(rows: Sequence[WindowRow], start: int) -> bool:
+    """True when no tool output in rows[start:] has lost its call (one pass over the suffix)."""
+    calls: set[str] = set()
+    for row in rows[start:]:
+        item = row.item
+        call_id = item.get("call_id")
+        if not isinstance(call_id, str):
+            continue
+        if str(item.get("type", "")).endswith(_OUTPUT_SUFFIX):
+            if call_id not in calls:
+                return False
+        else:
+            calls.add(call_id)
+    return True
+
+
 def select_window(rows: Sequence[WindowRow], settings: WindowSettings) -> list[dict[str, Any]]:
     """The items of the window, oldest first, chosen from `rows` (a conversation's tail, oldest first).
 
@@ -84,18 +100,20 @@ def select_window(rows: Sequence[WindowRow], settings: WindowSettings) -> list[d
     count = len(rows)
     if count == 0:
         return []
-    bad = _orphaning_cuts(rows)
     fits_from = count  # smallest start index whose suffix fits both budgets
     tokens = 0
-    for index in range(count - 1, -1, -1):
+    for index in range(count - 1, max(0, count - settings.max_items) - 1, -1):
         tokens += rows[index].tokens
-        if count - index > settings.max_items:
-            break
         if settings.max_tokens is not None and tokens > settings.max_tokens:
             break
         fits_from = index
     if fits_from == count:
         return []
+    # The usual case, in one pass: the oldest turn boundary that fits keeps every call with its output.
+    first_turn = next((index for index in range(fits_from, count) if rows[index].turn_start), None)
+    if first_turn is not None and _keeps_every_call(rows, first_turn):
+        return [row.item for row in rows[first_turn:]]
+    bad = _orphaning_cuts(rows)
     start = next(
         (index for index in range(fits_from, count) if rows[index].turn_start and not bad[index]),
         None,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from asdrp.memory import WindowRow, WindowSettings, estimate_tokens, is_turn_start, select_window
 from tests.memory.items import assistant_msg, call, no_orphan_outputs, output, texts, tool_turn, user_msg
 
@@ -56,3 +59,51 @@ def test_the_token_budget_is_a_hard_limit() -> None:
     window = select_window(rows(items), WindowSettings(max_tokens=200))
     assert texts(window) == ["q2", "short"]
     assert sum(estimate_tokens(i) for i in window) <= 200
+
+
+def reference_window(items: list[dict], settings: WindowSettings) -> list[dict]:
+    """The window rule stated plainly, by brute force over every start position."""
+
+    def fits(start: int) -> bool:
+        suffix = items[start:]
+        return len(suffix) <= settings.max_items and (
+            settings.max_tokens is None or sum(estimate_tokens(i) for i in suffix) <= settings.max_tokens
+        )
+
+    def orphan_free(start: int) -> bool:
+        seen: set[str] = set()
+        for item in items[start:]:
+            if item.get("type") == "function_call":
+                seen.add(item["call_id"])
+            elif item.get("type") == "function_call_output" and item["call_id"] not in seen:
+                return False
+        return True
+
+    candidates = [s for s in range(len(items)) if fits(s) and orphan_free(s)]
+    turn_starts = [s for s in candidates if is_turn_start(items[s])]
+    if turn_starts:
+        return items[turn_starts[0]:]
+    return items[candidates[0]:] if candidates else []
+
+
+@given(
+    shape=st.lists(st.sampled_from(["user", "assistant", "tool", "call", "output"]), max_size=40),
+    max_items=st.integers(min_value=1, max_value=30),
+    max_tokens=st.one_of(st.none(), st.integers(min_value=1, max_value=400)),
+)
+@settings(max_examples=300, deadline=None)
+def test_select_window_matches_the_rule_stated_by_brute_force(shape: list[str], max_items: int, max_tokens: int | None) -> None:
+    items: list[dict] = []
+    for n, kind in enumerate(shape):
+        if kind == "user":
+            items.append(user_msg(f"u{n}"))
+        elif kind == "assistant":
+            items.append(assistant_msg(f"a{n}"))
+        elif kind == "tool":
+            items.extend([call(f"c{n}"), output(f"c{n}")])
+        elif kind == "call":
+            items.append(call(f"c{n}"))
+        else:  # an output whose call lies before the tail, or never existed
+            items.append(output(f"gone{n}"))
+    budget = WindowSettings(max_items=max_items, max_tokens=max_tokens)
+    assert select_window(rows(items), budget) == reference_window(items, budget)
