@@ -79,3 +79,43 @@ async def test_thirty_two_clients_over_two_replicas_store_every_turn_once_and_in
             assert response.status_code == 200, response.text
             said = [i["content"] for i in response.json()["items"] if i["role"] == "user"]
             assert said == [f"Remember that turn {c}-{n} happened." for n in range(TURNS_PER_CLIENT)]
+
+
+async def test_an_orchestrated_follow_up_on_the_other_replica_uses_the_first_turn(replicas) -> None:  # type: ignore[no-untyped-def]
+    a, b = replicas
+    async with httpx.AsyncClient(timeout=60) as client:
+        first = await client.post(f"{a.url}/agents/moe/chat", json={"input": "Where is Kyoto?"})
+        assert first.status_code == 200, first.text
+        session_id = first.json()["metadata"]["session_id"]
+        follow_up = await client.post(
+            f"{b.url}/agents/moe/chat", json={"input": "What time is it there?", "session_id": session_id}
+        )
+        assert follow_up.status_code == 200, follow_up.text
+        assert "Kyoto" in follow_up.json()["response"] and "Asia/Tokyo" in follow_up.json()["response"]
+        loan = await client.post(
+            f"{a.url}/agents/smartrouter/chat",
+            json={"input": "What is a 200000 loan at 5% over 30 years per month?", "session_id": "sr-replicas"},
+        )
+        assert loan.status_code == 200, loan.text
+        shorter = await client.post(
+            f"{b.url}/agents/smartrouter/chat", json={"input": "And over 15 years?", "session_id": "sr-replicas"}
+        )
+        assert "1,581.59" in shorter.json()["response"]
+
+
+async def test_concurrent_turns_on_one_orchestrated_conversation_are_all_stored_whole_across_replicas(replicas) -> None:  # type: ignore[no-untyped-def]
+    servers = replicas
+    async with httpx.AsyncClient(timeout=120) as client:
+
+        async def turn(n: int) -> None:
+            response = await client.post(
+                f"{servers[n % 2].url}/agents/moe/chat", json={"input": f"Remember that note {n} matters.", "session_id": "shared-moe"}
+            )
+            assert response.status_code == 200, response.text
+
+        await asyncio.gather(*(turn(n) for n in range(8)))
+        history = (await client.get(f"{servers[0].url}/sessions/shared-moe")).json()["items"]
+    roles = [item["role"] for item in history]
+    assert roles == ["user", "assistant"] * 8  # every turn whole: never two user messages in a row
+    said = sorted(item["content"] for item in history if item["role"] == "user")
+    assert said == sorted(f"Remember that note {n} matters." for n in range(8))
