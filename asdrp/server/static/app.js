@@ -63,6 +63,21 @@ function agentName(id) {
 
 // --- messages -------------------------------------------------------------------------------
 
+// Answers may mark labels with **bold** (the MoE merge, most LLMs): render just that, never as HTML.
+function renderText(element, text) {
+  element.replaceChildren();
+  const pieces = String(text).split(/\*\*(.+?)\*\*/gs);
+  pieces.forEach((piece, index) => {
+    if (index % 2 === 1) {
+      const strong = document.createElement("strong");
+      strong.textContent = piece;
+      element.append(strong);
+    } else if (piece) {
+      element.append(document.createTextNode(piece));
+    }
+  });
+}
+
 function addMessage(role, text, who) {
   const div = document.createElement("div");
   div.className = `message ${role}`;
@@ -71,7 +86,7 @@ function addMessage(role, text, who) {
   label.textContent = role === "user" ? "You" : who || "Assistant";
   const body = document.createElement("span");
   body.className = "text";
-  body.textContent = text;
+  renderText(body, text);
   div.append(label, body);
   els.messages.append(div);
   els.messages.scrollTop = els.messages.scrollHeight;
@@ -87,19 +102,39 @@ function addTrace(div, trace) {
   const list = document.createElement("ul");
   for (const step of trace) {
     const li = document.createElement("li");
-    const name = step.display_name || step.agent || step.expert || step.agent_id || step.name || "step";
-    const parts = [name];
-    if (step.subquery || step.query) parts.push(`“${step.subquery || step.query}”`);
-    if (step.status) parts.push(step.status);
-    if (step.score !== undefined) parts.push(`score ${step.score}`);
-    if (step.duration_ms !== undefined) parts.push(`${Math.round(step.duration_ms)} ms`);
-    li.textContent = parts.join(" · ");
+    li.textContent = describeStep(step);
     list.append(li);
   }
+  const rawDetails = document.createElement("details");
+  const rawSummary = document.createElement("summary");
+  rawSummary.textContent = "Raw trace";
   const raw = document.createElement("pre");
   raw.textContent = JSON.stringify(trace, null, 2);
-  details.append(summary, list, raw);
+  rawDetails.append(rawSummary, raw);
+  details.append(summary, list, rawDetails);
   div.append(details);
+}
+
+// One readable line per trace step: who answered what, how it went, how long it took.
+function describeStep(step) {
+  const ms = step.elapsed_ms ?? step.duration_ms;
+  if (step.agent) {
+    const parts = [step.agent];
+    if (step.expert) parts.push(`expert ${step.expert}`);
+    if (step.text) parts.push(`“${step.text}”`);
+    if (step.status) parts.push(step.status);
+    if (step.score !== undefined) parts.push(`score ${Number(step.score).toFixed(2)}`);
+    if (ms !== undefined) parts.push(`${Math.round(ms)} ms`);
+    if (step.error) parts.push(step.error);
+    return parts.join(" · ");
+  }
+  const kind = step.type || "step";
+  const parts = [kind];
+  if (step.method) parts.push(step.method);
+  if (step.complexity) parts.push(step.complexity);
+  if (Array.isArray(step.subqueries)) parts.push(`${step.subqueries.length} sub-quer${step.subqueries.length === 1 ? "y" : "ies"}`);
+  if (step.reason) parts.push(step.reason);
+  return parts.join(" · ");
 }
 
 function traces() { return loadJson(TRACE_STORAGE, {}); }
@@ -245,7 +280,7 @@ async function send(text) {
         streamed += event.content;
         body.textContent = streamed;
       } else if (event.type === "done") {
-        body.textContent = event.content;
+        renderText(body, event.content);
         answer.dataset.done = "true";
         setSession(event.metadata.session_id);
         addTrace(answer, event.metadata.trace);
