@@ -45,7 +45,7 @@ def require(kind: str) -> None:
     message = f"{kind} is not reachable at {url}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: shared-store tests must run)", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(f"{message} (outside CI only; CI=true fails instead)")
 
 
 def postgres_store(schema: str = RUN_SCHEMA, **settings: object) -> PostgresStore:

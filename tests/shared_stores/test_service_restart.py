@@ -38,7 +38,7 @@ def _can_restart(kind: str) -> None:
     message = f"cannot restart the local {kind} here (needs root and {tool})"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    pytest.skip(f"{message} (outside CI only; CI=true fails instead)")
 
 
 def _stop(kind: str) -> None:

@@ -50,8 +50,6 @@ async def test_export_import_round_trip_between_sqlite_and_a_shared_store_is_ide
     sqlite = SqliteStore(tmp_path / "sessions.db")
     source, target = (sqlite, shared_store) if direction == "sqlite->shared" else (shared_store, sqlite)
     try:
-        if not hasattr(sqlite, "list_users"):
-            pytest.skip("SqliteStore.list_users is not there yet")
         await _fill(source)
         path = tmp_path / "export.jsonl"
         progress: list[tuple[int, int | None]] = []
