@@ -204,13 +204,12 @@ class SharedOursTurn(OursTurn):
         await self.store.close()
 
 
-class SdkSharedTurn:
+class SdkSharedTurn(SdkTurn):
     """The SDK's SQLAlchemySession (PostgreSQL) / RedisSession with get_items(limit=20)."""
 
     def __init__(self, session: Any, cleanup: Callable[[], Awaitable[None]]) -> None:
-        self.session = session
+        super().__init__(session, SDK_LIMIT)
         self.cleanup = cleanup
-        self.n = 10**6
 
     @classmethod
     async def open(cls, kind: str, size: int) -> "SdkSharedTurn":
@@ -245,15 +244,6 @@ class SdkSharedTurn:
         for start in range(0, len(items), 1000):
             await session.add_items(items[start : start + 1000])
         return self
-
-    async def turn(self) -> None:
-        await self.session.get_items(limit=SDK_LIMIT)
-        self.n += 1
-        await self.session.add_items(turn_items(self.n))
-
-    async def undo(self) -> None:
-        for _ in range(4):
-            await self.session.pop_item()
 
     async def close(self) -> None:
         await self.cleanup()

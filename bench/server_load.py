@@ -233,7 +233,8 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None) -> tuple[s
     raise SystemExit("server did not start")
 
 
-def print_table(results: list[RunResult]) -> None:
+def print_rows(results: list[RunResult]) -> None:
+    """The per-mode table every run of this benchmark prints."""
     header = f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}{'lost':>6}{'dup':>5}"
     print(header)
     print("-" * len(header))
@@ -242,6 +243,10 @@ def print_table(results: list[RunResult]) -> None:
             f"{r.mode:<26}{r.turns:>7}{r.errors:>8}{r.turns / r.elapsed:>10.1f}"
             f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}{r.duplicated:>5}"
         )
+
+
+def print_table(results: list[RunResult]) -> None:
+    print_rows(results)
     http, local = results
     ratio = (http.turns / http.elapsed) / (local.turns / local.elapsed)
     print(f"\nHTTP throughput = {ratio:.0%} of in-process (target >= 60%); "
@@ -335,14 +340,7 @@ def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: s
 
         asyncio.run(drop())
     print(f"\n{clients} clients x {turns} turns, agent {agent}, offline model, shared {kind} store\n")
-    header = f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}{'lost':>6}{'dup':>5}"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.mode:<26}{r.turns:>7}{r.errors:>8}{r.turns / r.elapsed:>10.1f}"
-            f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}{r.duplicated:>5}"
-        )
+    print_rows(results)
     one, two = results
     ratio = (two.turns / two.elapsed) / (one.turns / one.elapsed)
     print(f"\nscaling 2 replicas / 1 replica = {ratio:.2f}x (target >= 1.3x; {os.cpu_count()} cores shared by "
