@@ -19,37 +19,33 @@ from asdrp.agents.protocol import AgentException
 from asdrp.memory import (
     DEFAULT_USER,
     ConversationSession,
+    Location,
     SessionStore,
     WindowSettings,
     derive_session_id,
+    location_key,
     open_store,
-    resolve_database_path,
-    validate_session_id,
     validate_caller,
+    validate_session_id,
 )
 
 SESSION_URL_ENV_VAR = "ASDRP_SESSION_URL"
 """When set (postgresql://... or redis://...), every agent and orchestrator keeps its sessions there."""
 
 
-def store_location(
-    memory: SessionMemoryConfig, session_url: str | None, database_path: str | None = None
-) -> tuple[str, str | None]:
-    """`(kind, where)` of the store a session config uses: the file path, the URL, or None for memory.
+def store_location(memory: SessionMemoryConfig, session_url: str | None, database_path: str | None = None) -> Location:
+    """The location (see `asdrp.memory.open_store`) of the store a session config uses.
 
-    A server-wide `session_url` moves every active store onto one shared database, which is how
-    several replicas serve the same conversations; `database_path` (the CLI's `--db`) does the same
-    for one SQLite file.
+    The one place that decides where conversations live: a server-wide `session_url` moves every
+    active store onto one shared database, which is how several replicas serve the same
+    conversations; `database_path` (the CLI's `--db`) does the same for one SQLite file; otherwise
+    the agent's own `session_memory` block decides (None = in memory).
     """
     if session_url:
-        kind = "redis" if session_url.startswith(("redis://", "rediss://", "unix://")) else "postgres"
-        return kind, session_url
+        return session_url
     if memory.type in ("postgres", "redis"):
-        return memory.type, memory.url
-    path = database_path or memory.database_path
-    if path is None:
-        return "sqlite", None
-    return "sqlite", str(resolve_database_path(path))
+        return memory.url
+    return database_path or memory.database_path
 
 
 class AgentFactory:
@@ -131,12 +127,12 @@ class AgentFactory:
             return None
         chosen = session_id if session_id is not None else memory.session_id or derive_session_id(config.name)
         sid = validate_session_id(chosen)
-        kind, where = self.location(memory)
-        cache_key = f"{kind}:{sid}:{where}"
+        where = location_key(self.location(memory))
+        cache_key = f"{memory.type}:{sid}:{where}"
         session = self._sessions.get(cache_key)
         if session is None:
             private = where is None  # an in-memory history lives exactly as long as its session object
-            store = open_store("sqlite") if private else self._shared_store(kind, where)
+            store = open_store(None) if private else self.shared_store(where)
             session = ConversationSession(
                 store,
                 sid,
@@ -170,7 +166,7 @@ class AgentFactory:
             window=window_settings(memory),
         )
 
-    def location(self, memory: SessionMemoryConfig) -> tuple[str, str | None]:
+    def location(self, memory: SessionMemoryConfig) -> Location:
         """Where sessions with this config live, after the factory-wide overrides."""
         return store_location(memory, self.session_url, self.database_path)
 
@@ -179,29 +175,21 @@ class AgentFactory:
         memory = self.loader.get(agent_name).session_memory
         if not memory.is_active:
             return None
-        kind, where = self.location(memory)
-        return self._shared_store(kind, where)
+        return self.shared_store(self.location(memory))
 
-    def shared_store(self, kind: str, where: str | None) -> SessionStore:
+    def shared_store(self, location: Location) -> SessionStore:
         """The factory's one store for a location (file path, URL, or None = the shared in-memory one)."""
-        return self._shared_store(kind, where)
+        key = str(location_key(location))
+        store = self._stores.get(key)
+        if store is None:
+            store = self._stores[key] = open_store(location)
+        return store
 
     def all_stores(self) -> list[SessionStore]:
         """Every distinct store the enabled agents use (for registries that list a user's sessions)."""
         for config in self.loader.all():
             self.session_store(config.name)
         return list(self._stores.values())
-
-    def _shared_store(self, kind: str, where: str | None) -> SessionStore:
-        key = f"{kind}:{where}"
-        store = self._stores.get(key)
-        if store is None:
-            if kind == "sqlite":
-                store = open_store("sqlite", database_path=where)
-            else:
-                store = open_store(kind, url=where)
-            self._stores[key] = store
-        return store
 
     def clear_session_cache(self) -> None:
         """Close and drop every cached session; the next `get_session` creates new ones."""

@@ -10,6 +10,7 @@ from asdrp.memory.errors import (
     InvalidSessionIdError,
     MemoryStoreError,
     SessionBusyError,
+    StaleTurnError,
     StoreUnavailableError,
 )
 from asdrp.memory.ids import (
@@ -20,14 +21,13 @@ from asdrp.memory.ids import (
     validate_session_id,
     validate_user,
 )
-from asdrp.memory.migrations import SQLITE_MIGRATIONS, MigrationRegistry
 from asdrp.memory.paths import home_dir, resolve_database_path, sessions_dir
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
+from asdrp.memory.rows import estimate_tokens, item_text, message_text
 from asdrp.memory.session import ConversationSession
-from asdrp.memory.sqlite_store import SqliteStore
-from asdrp.memory.store import SessionStore
-from asdrp.memory.stores import open_store
-from asdrp.memory.window import WindowRow, estimate_tokens, is_turn_start, select_window
+from asdrp.memory.stores import Location, SessionStore, SqliteStore, location_key, open_store, store_kind
+from asdrp.memory.stores.migrations.sqlite import SQLITE_MIGRATIONS
+from asdrp.memory.window import WindowRow, select_window
 
 __all__ = [
     "DEFAULT_USER",
@@ -38,12 +38,13 @@ __all__ = [
     "InvalidDatabasePathError",
     "InvalidItemError",
     "InvalidSessionIdError",
+    "Location",
     "MemoryStoreError",
-    "MigrationRegistry",
     "SessionBusyError",
     "SessionInfo",
     "SessionStore",
     "SqliteStore",
+    "StaleTurnError",
     "StoreUnavailableError",
     "StoredItem",
     "WindowRow",
@@ -51,13 +52,16 @@ __all__ = [
     "derive_session_id",
     "estimate_tokens",
     "home_dir",
-    "is_turn_start",
+    "item_text",
+    "location_key",
+    "message_text",
     "new_session_id",
     "open_store",
     "resolve_database_path",
     "select_window",
     "sessions_dir",
-    "validate_session_id",
+    "store_kind",
     "validate_caller",
+    "validate_session_id",
     "validate_user",
 ]

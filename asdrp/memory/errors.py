@@ -33,3 +33,7 @@ class StoreUnavailableError(MemoryStoreError):
 
 class SessionBusyError(MemoryStoreError):
     """The conversation is locked by another turn and the caller asked not to wait (409)."""
+
+
+class StaleTurnError(MemoryStoreError):
+    """An interrupted turn was resumed twice: the other resume already stored it (409)."""

@@ -1,14 +1,13 @@
-"""In-process, per-conversation turn locks (the SQLite store's `lock`).
+"""In-process, per-conversation turn queues: the first half of every store's turn lock.
 
-They serialise whole turns on one conversation within one process and event loop. Serialising
-turns across processes needs a shared store (PostgreSQL advisory locks, Redis); the SQLite store
-still keeps every single write atomic across processes.
+Turns on one conversation queue here before they take the store's cross-process lock, so a
+process never holds more than one cross-process lock per conversation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from asdrp.memory.errors import SessionBusyError
@@ -23,15 +22,15 @@ class KeyedLocks:
         self._users: dict[ConversationKey, int] = {}
 
     @asynccontextmanager
-    async def hold(self, key: ConversationKey, *, wait: bool = True) -> AsyncIterator[None]:
-        """Hold the lock of `key`; with wait=False raise SessionBusyError at once if it is taken."""
+    async def hold(
+        self, key: ConversationKey, *, wait: bool, busy: Callable[[ConversationKey], SessionBusyError]
+    ) -> AsyncIterator[None]:
+        """Hold the lock of `key`; with wait=False raise `busy(key)` at once if it is taken."""
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         if not wait and lock.locked():
-            raise SessionBusyError(
-                f"Session {key.session_id!r} of user {key.user!r} is busy with another turn; try again shortly"
-            )
+            raise busy(key)
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:

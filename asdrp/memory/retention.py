@@ -51,6 +51,33 @@ class PrunableStore(Protocol):
     ) -> Any: ...
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+"""Suffixes of a duration: seconds, minutes, hours, days, weeks."""
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a positive number or a string like "90", "90s", "15m", "12h", "30d", "2w".
+
+    The one duration rule of the YAML (`max_age`) and the CLI (`--max-age`); ValueError names the value.
+    """
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        unit = DURATION_UNITS.get(text[-1:], None)
+        number = text[:-1] if unit is not None else text
+        try:
+            seconds = float(number) * (unit or 1)
+        except ValueError:
+            seconds = None
+    if seconds is None or not seconds == seconds or seconds in (float("inf"),):
+        raise ValueError(f"{value!r} is not a duration like 3600, 90s, 15m, 12h, 30d or 2w")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return seconds
+
+
 def keep_from_for_max_items(newest_first: list[tuple[int, bool]]) -> int | None:
     """The seq to keep from, given the newest `max_items` rows as (seq, turn_start), newest first.
 

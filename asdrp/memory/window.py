@@ -9,24 +9,11 @@ the window size, never by the length of the history.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from asdrp.memory.records import WindowSettings
-
-_OUTPUT_SUFFIX = "_output"
-
-
-def estimate_tokens(item: dict[str, Any]) -> int:
-    """Rough token count of an item: compact JSON length // 4 (at least 1). Cheap and stable."""
-    text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
-    return max(1, len(text) // 4)
-
-
-def is_turn_start(item: dict[str, Any]) -> bool:
-    """True for a user-role message: the first item of a turn."""
-    return item.get("role") == "user" and item.get("type", "message") == "message"
+from asdrp.memory.rows import estimate_tokens, is_tool_output, is_turn_start
 
 
 class WindowRow(NamedTuple):
@@ -59,7 +46,7 @@ def _orphaning_cuts(rows: Sequence[WindowRow]) -> list[bool]:
         kind = item.get("type")
         if not isinstance(call_id, str) or not isinstance(kind, str):
             output_calls.append(None)
-        elif kind.endswith(_OUTPUT_SUFFIX):
+        elif is_tool_output(item):
             output_calls.append(call_positions.get(call_id, -1))  # -1: the call lies before the tail
         else:
             call_positions.setdefault(call_id, position)
@@ -82,7 +69,7 @@ def _keeps_every_call(rows: Sequence[WindowRow], start: int) -> bool:
         call_id = item.get("call_id")
         if not isinstance(call_id, str):
             continue
-        if str(item.get("type", "")).endswith(_OUTPUT_SUFFIX):
+        if is_tool_output(item):
             if call_id not in calls:
                 return False
         else:

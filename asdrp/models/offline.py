@@ -41,6 +41,7 @@ from openai.types.responses import (
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
+from asdrp.memory.rows import estimate_tokens_of_text
 from asdrp.models.offline_rules.engine import Decision, decide
 
 OFFLINE_MODEL_NAME = "offline"
@@ -50,8 +51,8 @@ _CHUNK = re.compile(r"\S+\s*|\s+")
 
 
 def _estimate_tokens(text: str) -> int:
-    """Rough token count (about four characters a token), enough for usage accounting."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    """Usage accounting uses the memory layer's one token estimate (0 for no text at all)."""
+    return estimate_tokens_of_text(text) if text else 0
 
 
 def _input_size(system_instructions: str | None, input_: str | list[TResponseInputItem]) -> int:

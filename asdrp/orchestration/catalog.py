@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from asdrp.agents.agent_factory import AgentFactory, store_location
+from asdrp.agents.agent_factory import AgentFactory
 from asdrp.agents.protocol import AgentException
 from asdrp.memory import SessionStore
 from asdrp.orchestration.base import Responder
@@ -92,10 +92,10 @@ class ResponderCatalog:
             block: dict[str, Any] = {"type": memory.type if memory.is_active else "none", "enabled": memory.is_active,
                                      "context_items": memory.context_items, "context_tokens": memory.context_tokens}
             if memory.is_active:
-                kind, where = store_location(memory, self.factory.session_url, self.factory.database_path)
-                block["type"] = kind
-                if kind == "sqlite":
-                    block["database_path"] = where
+                store = self.factory.session_store(name)
+                block["type"] = store.kind
+                if store.kind == "sqlite":
+                    block["database_path"] = store.location
                 else:
                     block["url"] = "shared"
             found.append({"id": name, "display_name": config.display_name, "kind": "agent",

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from asdrp.memory.errors import InvalidCursorError
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
-from asdrp.memory.store import SessionStore
+from asdrp.memory.stores import SessionStore
 
 READ_PAGE = 1000
 """Items fetched per store call when reading a whole history."""

@@ -18,9 +18,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from asdrp.agents.agent_factory import AgentFactory, store_location
-from asdrp.agents.config_loader import SessionMemoryConfig
-from asdrp.memory import ConversationKey, SessionStore, WindowSettings, resolve_database_path
+from asdrp.agents.agent_factory import AgentFactory
+from asdrp.memory import ConversationKey, SessionStore, WindowSettings, message_text
 from asdrp.memory.ids import MAX_ID_LENGTH
 from asdrp.orchestration.settings import MemorySettings
 
@@ -51,16 +50,6 @@ def tool_memory_key(key: ConversationKey, agent: str) -> ConversationKey:
 def route_key(key: ConversationKey) -> ConversationKey:
     """Where the routing decisions of conversation `key` live (which experts answered each turn)."""
     return ConversationKey(_bounded("_tools.", key.user), _bounded("_route.", key.session_id))
-
-
-def message_text(item: dict[str, Any]) -> str:
-    """Plain text of a message item."""
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
 
 
 def user_message(text: str) -> dict[str, Any]:
@@ -148,22 +137,15 @@ class ConversationMemory:
         cls, factory: AgentFactory, orchestrator_id: str, settings: MemorySettings, specialists: Sequence[str]
     ) -> ConversationMemory:
         """Memory on the factory's shared stores: the shared database if one is set, else two files."""
-        if factory.session_url:
-            kind, where = store_location(SessionMemoryConfig(), factory.session_url)
-            store = factory.shared_store(kind, where)
-            return cls(orchestrator_id, store, store, settings, specialists)
-        if settings.kind in ("postgres", "redis"):
-            store = factory.shared_store(settings.kind, settings.url)
-            return cls(orchestrator_id, store, store, settings, specialists)
-        transcript = factory.shared_store("sqlite", str(resolve_database_path(settings.database_path)))
-        tools = factory.shared_store("sqlite", str(resolve_database_path(settings.tools_database_path)))
+        transcript = factory.shared_store(factory.session_url or settings.location)
+        tools = factory.shared_store(factory.session_url or settings.tools_location)
         return cls(orchestrator_id, transcript, tools, settings, specialists)
 
     def describe(self) -> dict[str, Any]:
         """The session_memory block a catalog shows for this orchestrator."""
         block: dict[str, Any] = {"type": self.transcript.kind, "enabled": True}
         if self.transcript.kind == "sqlite":
-            block["database_path"] = str(resolve_database_path(self.settings.database_path))
+            block["database_path"] = self.transcript.location
         else:
             block["url"] = "shared"
         block["context_items"] = self.settings.window.max_items

@@ -151,6 +151,16 @@ class MemorySettings:
     wait_when_busy: bool
     """True: a second request on a busy conversation waits; False: it is refused with SessionBusyError."""
 
+    @property
+    def location(self) -> str:
+        """Where the transcript store lives (see asdrp.memory.open_store): the shared URL or the file."""
+        return self.url if self.kind in ("postgres", "redis") and self.url else self.database_path
+
+    @property
+    def tools_location(self) -> str:
+        """Where the tool-memory store lives: the shared URL (one store) or its own file."""
+        return self.url if self.kind in ("postgres", "redis") and self.url else self.tools_database_path
+
 
 def read_memory(top: Section, default_file: str) -> MemorySettings:
     """The `memory` block shared by moe.yaml and smartrouter.yaml."""

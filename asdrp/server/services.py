@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
-from asdrp.memory.store import SessionStore
+from asdrp.memory.stores import SessionStore
 from asdrp.orchestration.base import Responder
 from asdrp.orchestration.directory import SessionDirectory
 from asdrp.server.auth import ApiKeyAuthenticator

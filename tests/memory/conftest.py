@@ -21,11 +21,11 @@ StoreFactory = Callable[[Path], Awaitable[SessionStore]]
 
 
 async def _sqlite_memory(tmp_path: Path) -> SessionStore:
-    return open_store("sqlite")
+    return open_store(None)
 
 
 async def _sqlite_file(tmp_path: Path) -> SessionStore:
-    return open_store("sqlite", database_path=tmp_path / "sessions.db")
+    return open_store(tmp_path / "sessions.db")
 
 
 STORE_FACTORIES: dict[str, StoreFactory] = {

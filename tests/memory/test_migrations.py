@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from asdrp.memory import ConversationKey, MemoryStoreError, MigrationRegistry, SqliteStore, WindowSettings
-from asdrp.memory.migrations import SQLITE_MIGRATIONS, migrate_sqlite, schema_version
+from asdrp.memory import ConversationKey, MemoryStoreError, SqliteStore, WindowSettings
+from asdrp.memory.stores.migrations import MigrationRegistry
+from asdrp.memory.stores.migrations.sqlite import SQLITE_MIGRATIONS, migrate_sqlite, schema_version
 from tests.memory.items import assistant_msg, call, output, texts, user_msg
 
 

@@ -55,4 +55,4 @@ def test_a_directory_is_not_a_database_path(asdrp_home: Path) -> None:
 
 def test_open_store_refuses_an_escaping_path_before_creating_anything(asdrp_home: Path) -> None:
     with pytest.raises(InvalidDatabasePathError):
-        open_store("sqlite", database_path="../../escape.db")
+        open_store("../../escape.db")

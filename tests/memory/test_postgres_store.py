@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from asdrp.memory.errors import MemoryStoreError, StoreUnavailableError
-from asdrp.memory.postgres_store import PG_MIGRATIONS, PostgresStore, migrate_postgres, parse_postgres_url
+from asdrp.memory.stores.migrations.postgres import PG_MIGRATIONS, migrate_postgres
+from asdrp.memory.stores.postgres import PostgresStore, parse_postgres_url
 from asdrp.memory.records import ConversationKey, WindowSettings
 from tests.shared_stores import services
 
@@ -41,7 +42,7 @@ async def test_an_unreachable_server_is_reported_as_unavailable_without_the_pass
 async def test_a_database_created_with_the_first_schema_is_migrated_in_place_without_losing_data() -> None:
     async with services.fresh_store("postgres") as store:
         assert isinstance(store, PostgresStore)
-        engine, _ = store._engines()
+        engine = store._engines.get().main
         s = store.schema
         now = time.time()
         old_items = [
@@ -78,7 +79,7 @@ async def test_a_database_created_with_the_first_schema_is_migrated_in_place_wit
 async def test_opening_an_up_to_date_schema_runs_no_migration() -> None:
     async with services.fresh_store("postgres") as store:
         await store.info(ConversationKey("alice", "s"))
-        engine, _ = store._engines()
+        engine = store._engines.get().main
         async with engine.begin() as conn:
             assert await migrate_postgres(conn, store.schema) == []
 

@@ -8,7 +8,7 @@ import pytest
 
 from asdrp.memory.errors import MemoryStoreError, SessionBusyError, StoreUnavailableError
 from asdrp.memory.records import ConversationKey, WindowSettings
-from asdrp.memory.redis_store import RedisSettings, RedisStore, parse_redis_url
+from asdrp.memory.stores.redis import RedisSettings, RedisStore, parse_redis_url
 from tests.shared_stores import services
 
 
@@ -46,7 +46,9 @@ async def test_a_retried_append_with_the_same_token_is_written_once() -> None:
         key = ConversationKey("alice", "retry")
         tails = ['"u":1,"k":1,"a":null,"r":"user","t":1.0,"i":{"role":"user","content":"hi"}}']
         for _ in range(2):  # what redis-py's retry does after a lost reply
-            await store._append(key, tails, agent_id=None, title="hi", now=1.0, created_at=1.0, token="t-1")
+            await store._append_elements(
+                key, tails, agent_id=None, title="hi", now=1.0, created_at=1.0, settle=None, token="t-1"
+            )
         assert [s.item for s in await store.read(key)] == [{"role": "user", "content": "hi"}]
 
 
@@ -66,7 +68,7 @@ async def test_a_turn_lock_of_a_crashed_holder_expires_by_itself() -> None:
     async with services.fresh_store("redis") as store:
         assert isinstance(store, RedisStore)
         key = ConversationKey("alice", "crashed")
-        client = store._redis()
+        client = (await store._client()).redis
         await client.set(f"{store.prefix}{{alice}}/crashed:lock", "someone-else", px=200)  # a dead replica's lock
         with pytest.raises(SessionBusyError):
             async with store.lock(key, wait=False):

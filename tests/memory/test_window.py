@@ -7,7 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asdrp.memory import WindowRow, WindowSettings, estimate_tokens, is_turn_start, select_window
+from asdrp.memory import WindowRow, WindowSettings, estimate_tokens, select_window
+from asdrp.memory.rows import is_turn_start
 from tests.memory.items import assistant_msg, call, no_orphan_outputs, output, texts, tool_turn, user_msg
 
 

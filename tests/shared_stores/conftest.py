@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from asdrp.memory import SqliteStore
-from asdrp.memory.postgres_store import PostgresStore
-from asdrp.memory.redis_store import RedisStore
+from asdrp.memory.stores.postgres import PostgresStore
+from asdrp.memory.stores.redis import RedisStore
 from tests.shared_stores import services
 from tests.shared_stores.services import fresh_store
 

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from asdrp.memory.postgres_store import PostgresSettings, PostgresStore
-from asdrp.memory.redis_store import RedisSettings, RedisStore
+from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
+from asdrp.memory.stores.redis import RedisSettings, RedisStore
 
 PG_URL = os.environ.get("ASDRP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ASDRP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from asdrp.memory.postgres_store import PostgresStore
+from asdrp.memory.stores.postgres import PostgresStore
 from asdrp.memory.records import ConversationKey
-from asdrp.memory.redis_store import RedisStore
+from asdrp.memory.stores.redis import RedisStore
 from tests.shared_stores.writer import turn_items
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from asdrp.memory.postgres_store import PostgresSettings, PostgresStore
+from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
 from asdrp.memory.records import ConversationKey
-from asdrp.memory.redis_store import RedisSettings, RedisStore
+from asdrp.memory.stores.redis import RedisSettings, RedisStore
 from tests.shared_stores.services import PG_URL, REDIS_URL
 
 

@@ -1,67 +1,13 @@
-"""Numbered, append-only schema migrations (the pattern of Simon Willison's `llm`).
-
-Each migration is a function named ``mNNN_what_it_does`` registered, in order, on a
-`MigrationRegistry`; the table ``schema_migrations(version, name, applied_at)`` records which
-ran, so opening a database made by an older asdrp upgrades it in place. Never edit a migration
-that has shipped: add the next one. Each backend keeps its own registry (`SQLITE_MIGRATIONS`
-here; the PostgreSQL store declares its own and runs it with its own async runner).
-"""
+"""SQLite schema migrations (numbered, append-only) and their runner."""
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
 
-from asdrp.memory.errors import MemoryStoreError
-
-F = TypeVar("F", bound=Callable[..., Any])
-_NAME = re.compile(r"m(\d{3,})_[a-z0-9_]+")
-
-
-@dataclass(frozen=True)
-class Migration(Generic[F]):
-    """One schema step: its version (from the function name), its name and the function."""
-
-    version: int
-    name: str
-    apply: F
-
-
-class MigrationRegistry(Generic[F]):
-    """An ordered list of migrations for one backend; use an instance as a decorator."""
-
-    def __init__(self, backend: str) -> None:
-        self.backend = backend
-        self.migrations: list[Migration[F]] = []
-
-    def __call__(self, function: F) -> F:
-        match = _NAME.fullmatch(function.__name__)
-        if match is None:
-            raise MemoryStoreError(f"Migration {function.__name__!r} must be named mNNN_description")
-        version = int(match.group(1))
-        expected = len(self.migrations) + 1
-        if version != expected:
-            raise MemoryStoreError(
-                f"Migration {function.__name__!r} of {self.backend} has version {version}; expected {expected}"
-            )
-        self.migrations.append(Migration(version, function.__name__, function))
-        return function
-
-    @property
-    def latest(self) -> int:
-        """The schema version a fully migrated database has."""
-        return len(self.migrations)
-
-    def pending(self, applied: Iterable[int]) -> list[Migration[F]]:
-        """Migrations not yet applied, in order."""
-        done = set(applied)
-        return [migration for migration in self.migrations if migration.version not in done]
-
+from asdrp.memory.stores.migrations import MigrationRegistry
 
 SqliteMigration = Callable[[sqlite3.Connection], None]
 SQLITE_MIGRATIONS: MigrationRegistry[SqliteMigration] = MigrationRegistry("sqlite")
@@ -102,7 +48,7 @@ def m002_window_columns(db: sqlite3.Connection) -> None:
     Without these, building the model's window meant parsing every item on every turn and the
     tail query scanned the table; existing rows are backfilled from their JSON.
     """
-    from asdrp.memory.window import estimate_tokens, is_turn_start  # the rules as of this migration
+    from asdrp.memory.rows import estimate_tokens, is_turn_start  # the rules as of this migration
 
     db.execute("ALTER TABLE items ADD COLUMN turn_start INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE items ADD COLUMN tokens INTEGER NOT NULL DEFAULT 1")
@@ -119,6 +65,27 @@ def m002_window_columns(db: sqlite3.Connection) -> None:
 def m003_sessions_recent_index(db: sqlite3.Connection) -> None:
     """Index a user's sessions by recency so listing and keyset paging never sort the whole table."""
     db.execute("CREATE INDEX sessions_recent ON sessions (user, updated_at, session_id)")
+
+
+@SQLITE_MIGRATIONS
+def m004_user_id_and_staged_turns(db: sqlite3.Connection) -> None:
+    """Name the owner column `user_id` as every other backend does, and keep interrupted turns.
+
+    A staged turn is the items of a run interrupted for a tool approval, as one JSON array; it is
+    invisible to readers until the resumed run (in any process) settles it into `items`.
+    """
+    db.execute("ALTER TABLE sessions RENAME COLUMN user TO user_id")
+    db.execute("ALTER TABLE items RENAME COLUMN user TO user_id")
+    db.execute(
+        """CREATE TABLE staged_turns (
+            user_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            turn_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (user_id, session_id, turn_id)
+        )"""
+    )
 
 
 def applied_versions(db: sqlite3.Connection) -> set[int]:

@@ -1,0 +1,577 @@
+"""Redis session store: conversations in one shared Redis so several server replicas serve them.
+
+Usage::
+
+    store = RedisStore("redis://127.0.0.1:6379/0?prefix=asdrp:")
+    session = ConversationSession(store, "s1")
+    await Runner.run(agent, "Hello", session=session)
+
+redis-py's asyncio client over a bounded connection pool. Every write is one Lua script (atomic,
+serialised by Redis itself); whole turns are serialised across replicas by a `SET NX PX` lock
+released with compare-and-delete and renewed while the turn runs.
+
+Key layout (prefix configurable, default `asdrp:`; ids never contain `{`, `}` or `/`), version 1
+(`{prefix}schema_version`, see migrations/redis.py):
+    {prefix}{<user>}/<session_id>:items   list of items, oldest first
+    {prefix}{<user>}/<session_id>:info    hash: session_id, agent_id, title, created_at, updated_at,
+                                          item_count, next_seq, last_token
+    {prefix}{<user>}/<session_id>:staged  hash: turn id -> JSON array of an interrupted turn's items
+    {prefix}{<user>}/<session_id>:lock    turn lock (token, with expiry)
+    {prefix}{<user>}:sessions             sorted set of session ids, score = updated_at
+The `{<user>}` hash tag keeps one user's keys in one cluster slot, so every script touches one slot.
+
+Each list element is `{"s":seq,"u":turn_start,"k":tokens,"a":agent,"r":role,"t":created_at,"i":item}`;
+`s` is a per-conversation sequence that stays contiguous (pop hands its number back, trims remove
+from the head), so `read(after_seq)` is an index computation, not a scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_exc
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from asdrp.memory.errors import MemoryStoreError, StaleTurnError, StoreUnavailableError
+from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
+from asdrp.memory.rows import Row, item_json
+from asdrp.memory.stores.base import LoopBound, StagedTurn, StoreBase, busy_error, redact_url, take_url_option
+from asdrp.memory.stores.migrations.redis import migrate_redis
+from asdrp.memory.window import WindowRow
+
+_T = TypeVar("_T")
+
+DEFAULT_PREFIX = "asdrp:"
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:\-]{0,64}$")
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """How the Redis store connects; defaults suit one replica on a small machine."""
+
+    prefix: str = DEFAULT_PREFIX
+    """Prepended to every key; tests use a unique one per run."""
+    max_connections: int = 20
+    """Pool size; a caller waits (up to pool_timeout) when all are busy rather than opening more."""
+    pool_timeout: float = 10.0
+    """Seconds to wait for a free pooled connection."""
+    connect_timeout: float = 5.0
+    """Seconds to wait for a new connection."""
+    socket_timeout: float = 30.0
+    """Seconds one command may take."""
+    lock_ttl_ms: int = 30_000
+    """A turn lock expires after this long unless renewed (a crashed replica frees it by itself)."""
+
+
+# KEYS: items, info, user index, staged. ARGV: session_id, now, created_at, agent_id, title, token,
+# settle turn id ('' = none), then the elements without their leading `{"s":N,`.
+_APPEND = """
+local n = #ARGV - 7
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[2], 'last_token') == ARGV[6] then return -1 end
+if ARGV[7] ~= '' and redis.call('HDEL', KEYS[4], ARGV[7]) == 0 then return -2 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[2], 'session_id', ARGV[1], 'created_at', ARGV[3], 'updated_at', ARGV[2],
+             'agent_id', ARGV[4], 'title', ARGV[5], 'item_count', 0, 'next_seq', 0)
+else
+  if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], 'agent_id') == '' then
+    redis.call('HSET', KEYS[2], 'agent_id', ARGV[4])
+  end
+  if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], 'title') == '' then
+    redis.call('HSET', KEYS[2], 'title', ARGV[5])
+  end
+end
+local last = redis.call('HINCRBY', KEYS[2], 'next_seq', n)
+local first = last - n
+local batch = {}
+for i = 1, n do
+  batch[#batch + 1] = '{"s":' .. string.format('%d', first + i) .. ',' .. ARGV[7 + i]
+  if #batch == 1000 then
+    redis.call('RPUSH', KEYS[1], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
+redis.call('HINCRBY', KEYS[2], 'item_count', n)
+local updated = redis.call('HGET', KEYS[2], 'updated_at')
+if tonumber(ARGV[2]) > tonumber(updated) then
+  redis.call('HSET', KEYS[2], 'updated_at', ARGV[2])
+  updated = ARGV[2]
+end
+redis.call('ZADD', KEYS[3], updated, ARGV[1])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'last_token', ARGV[6]) end
+return last
+"""
+
+_READ = """
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return '' end
+local head = tonumber(string.match(first, '^{"s":(%d+),'))
+local start = tonumber(ARGV[1]) - head + 1
+if start < 0 then start = 0 end
+local limit = tonumber(ARGV[2])
+local stop = -1
+if limit >= 0 then stop = start + limit - 1 end
+return table.concat(redis.call('LRANGE', KEYS[1], start, stop), ',')
+"""
+
+# The tail as ONE reply: the elements joined by commas, i.e. the inside of a JSON array. Parsing one
+# bulk string with one json.loads is several times cheaper than one RESP element + json.loads each.
+_TAIL = """
+return table.concat(redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1), ',')
+"""
+
+_TOUCH = """
+local updated = redis.call('HGET', KEYS[2], 'updated_at')
+if tonumber(ARGV[2]) > tonumber(updated) then
+  redis.call('HSET', KEYS[2], 'updated_at', ARGV[2])
+  updated = ARGV[2]
+end
+redis.call('ZADD', KEYS[3], updated, ARGV[1])
+"""
+
+_POP = (
+    """
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local el = redis.call('RPOP', KEYS[1])
+if not el then return false end
+redis.call('HINCRBY', KEYS[2], 'item_count', -1)
+redis.call('HINCRBY', KEYS[2], 'next_seq', -1)
+"""
+    + _TOUCH
+    + "return el\n"
+)
+
+_CLEAR = (
+    """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('HSET', KEYS[2], 'item_count', 0)
+"""
+    + _TOUCH
+    + "return 1\n"
+)
+
+_DELETE = """
+local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return existed
+"""
+
+_EXPIRE = """
+local updated = redis.call('HGET', KEYS[2], 'updated_at')
+if updated and tonumber(updated) >= tonumber(ARGV[2]) then return -1 end
+local n = redis.call('LLEN', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return n
+"""
+
+# The seq of the newest turn start, walking back from the tail 100 elements at a time.
+_LAST_TURN_START = """
+local stop = redis.call('LLEN', KEYS[1]) - 1
+while stop >= 0 do
+  local start = stop - 99
+  if start < 0 then start = 0 end
+  local chunk = redis.call('LRANGE', KEYS[1], start, stop)
+  for i = #chunk, 1, -1 do
+    local seq = string.match(chunk[i], '^{"s":(%d+),"u":1')
+    if seq then return tonumber(seq) end
+  end
+  stop = start - 1
+end
+return false
+"""
+
+_REMOVE_BEFORE = """
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return 0 end
+local cut = tonumber(ARGV[1]) - tonumber(string.match(first, '^{"s":(%d+),'))
+if cut <= 0 then return 0 end
+local n = redis.call('LLEN', KEYS[1])
+if cut > n then cut = n end
+redis.call('LTRIM', KEYS[1], cut, -1)
+redis.call('HINCRBY', KEYS[2], 'item_count', -cut)
+return cut
+"""
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+_SCRIPTS = {
+    "append": _APPEND, "read": _READ, "tail": _TAIL, "pop": _POP, "clear": _CLEAR, "delete": _DELETE,
+    "expire": _EXPIRE, "last_turn_start": _LAST_TURN_START, "remove_before": _REMOVE_BEFORE,
+    "unlock": _UNLOCK, "renew": _RENEW,
+}
+
+
+def parse_redis_url(url: str) -> tuple[str, str | None]:
+    """`redis://...[?prefix=x]` -> (URL for redis-py, prefix or None)."""
+    rest, prefix = take_url_option(url, "prefix")
+    if not rest.startswith(("redis://", "rediss://", "unix://")):
+        raise MemoryStoreError(f"redis store URL must start with redis://, got {redact_url(url)!r}")
+    return rest, prefix
+
+
+def _glob_escape(value: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", value)
+
+
+@dataclass
+class _Client:
+    """A pooled client of one event loop with its registered scripts."""
+
+    redis: aioredis.Redis
+    scripts: dict[str, Any]
+    migrated: bool = False
+
+
+class RedisStore(StoreBase):
+    """A `SessionStore` on Redis; safe to share between tasks and between replicas.
+
+    Construction is synchronous and opens no connection; the pool connects on first use.
+    """
+
+    kind = "redis"
+
+    def __init__(self, url: str, settings: RedisSettings | None = None) -> None:
+        driver_url, url_prefix = parse_redis_url(url)
+        super().__init__(redact_url(url))
+        settings = settings or RedisSettings()
+        if url_prefix is not None and settings.prefix == DEFAULT_PREFIX:
+            settings = replace(settings, prefix=url_prefix)
+        if not _PREFIX_RE.match(settings.prefix):
+            raise MemoryStoreError(
+                f"redis key prefix {settings.prefix!r} is invalid: up to 64 characters of A-Za-z0-9_.:-"
+            )
+        self.settings = settings
+        self.prefix = settings.prefix
+        self._url = driver_url
+        self._clients = LoopBound(self._make_client, lambda client: None)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    def _make_client(self) -> _Client:
+        s = self.settings
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self._url,
+            max_connections=s.max_connections,
+            timeout=s.pool_timeout,
+            socket_connect_timeout=s.connect_timeout,
+            socket_timeout=s.socket_timeout,
+            health_check_interval=30,
+            # One immediate retry on a fresh connection: a pooled connection left dead by a server
+            # restart costs nothing visible. Appends are made idempotent by a token.
+            retry=Retry(NoBackoff(), 1),
+        )
+        client = aioredis.Redis(connection_pool=pool)
+        return _Client(client, {name: client.register_script(src) for name, src in _SCRIPTS.items()})
+
+    async def _client(self) -> _Client:
+        self._check_open()
+        client = self._clients.get()
+        if not client.migrated:
+            await migrate_redis(client.redis, self.prefix)
+            client.migrated = True
+        return client
+
+    async def _run(self, op: str, fn: Callable[[aioredis.Redis], Awaitable[_T]]) -> _T:
+        try:
+            return await fn((await self._client()).redis)
+        except (redis_exc.ConnectionError, redis_exc.TimeoutError, OSError, asyncio.TimeoutError) as exc:
+            raise StoreUnavailableError(f"Redis at {self.location} is unavailable ({op}): {exc}") from exc
+        except redis_exc.ResponseError as exc:
+            if str(exc).startswith(("LOADING", "MASTERDOWN", "TRYAGAIN", "BUSY")):
+                raise StoreUnavailableError(f"Redis at {self.location} is unavailable ({op}): {exc}") from exc
+            raise MemoryStoreError(f"Redis error during {op} at {self.location}: {exc}") from exc
+
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        async def call(_: aioredis.Redis) -> Any:
+            return await (await self._client()).scripts[name](keys=list(keys), args=list(args))
+
+        return await self._run(name, call)
+
+    def _keys(self, key: ConversationKey) -> list[str]:
+        """items, info, user index, staged."""
+        base = f"{self.prefix}{{{key.user}}}/{key.session_id}"
+        return [f"{base}:items", f"{base}:info", self._user_index(key.user), f"{base}:staged"]
+
+    def _user_index(self, user: str) -> str:
+        return f"{self.prefix}{{{user}}}:sessions"
+
+    # ---- items ----------------------------------------------------------------------------------
+
+    async def _append_rows(
+        self,
+        key: ConversationKey,
+        rows: list[Row],
+        *,
+        agent_id: str | None,
+        title: str,
+        now: float,
+        created_at: float | None = None,
+        settle: str | None = None,
+    ) -> None:
+        await self._append_elements(
+            key, [_element(row) for row in rows], agent_id=agent_id, title=title, now=now,
+            created_at=now if created_at is None else created_at, settle=settle, token=uuid.uuid4().hex,
+        )
+
+    async def _append_elements(
+        self, key: ConversationKey, elements: list[str], *, agent_id: str | None, title: str, now: float,
+        created_at: float, settle: str | None, token: str,
+    ) -> None:
+        """The append script; `token` makes the one automatic retry after a dropped reply idempotent."""
+        args = [key.session_id, repr(now), repr(created_at), agent_id or "", title, token, settle or ""]
+        result = await self._script("append", self._keys(key), [*args, *elements])
+        if result == -2:
+            raise StaleTurnError(f"The interrupted turn of session {key.session_id!r} was already stored")
+
+    async def _stage(self, key: ConversationKey, turn_id: str, items: list[dict[str, Any]]) -> None:
+        staged = self._keys(key)[3]
+        data = json.dumps([time.time(), "[" + ",".join(item_json(i) for i in items) + "]"])
+        await self._run("stage", lambda r: r.hset(staged, turn_id, data))
+
+    async def _staged(self, key: ConversationKey) -> list[StagedTurn]:
+        staged = self._keys(key)[3]
+        raw = await self._run("staged", lambda r: r.hgetall(staged))
+        turns = sorted((json.loads(v)[0], k.decode(), json.loads(json.loads(v)[1])) for k, v in raw.items())
+        return [StagedTurn(turn_id, items) for _, turn_id, items in turns]
+
+    async def _discard(self, key: ConversationKey, turn_id: str) -> None:
+        staged = self._keys(key)[3]
+        await self._run("discard", lambda r: r.hdel(staged, turn_id))
+
+    async def _tail(self, key: ConversationKey, count: int) -> list[WindowRow]:
+        joined = await self._script("tail", self._keys(key)[:1], [count])
+        return [WindowRow(d["i"], d["k"], bool(d["u"])) for d in _elements(joined)]
+
+    async def _read(self, key: ConversationKey, after_seq: int, limit: int | None) -> list[StoredItem]:
+        joined = await self._script("read", self._keys(key)[:1], [after_seq, -1 if limit is None else limit])
+        return [_stored(d) for d in _elements(joined)]
+
+    async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
+        raw = await self._script("pop", self._keys(key)[:3], [key.session_id, repr(now)])
+        return json.loads(raw)["i"] if raw else None
+
+    async def _clear(self, key: ConversationKey, now: float) -> None:
+        await self._script("clear", self._keys(key), [key.session_id, repr(now)])
+
+    # ---- registry -------------------------------------------------------------------------------
+
+    async def _info(self, key: ConversationKey) -> SessionInfo | None:
+        info_key = self._keys(key)[1]
+        raw = await self._run("info", lambda r: r.hgetall(info_key))
+        return _info(key.user, raw) if raw else None
+
+    async def _page_sessions(self, user: str, after: tuple[float, str] | None, count: int) -> list[SessionInfo]:
+        index = self._user_index(user)
+
+        async def page(r: aioredis.Redis) -> list[str]:
+            # Newest first by (updated_at, session_id): skip what the cursor already showed.
+            top: Any = "+inf" if after is None else repr(after[0])
+            chosen: list[str] = []
+            offset = 0
+            while len(chosen) < count:
+                rows = await r.zrange(
+                    index, top, "-inf", desc=True, byscore=True, offset=offset, num=count + 16, withscores=True
+                )
+                if not rows:
+                    break
+                for member, score in rows:
+                    sid = member.decode()
+                    if after is None or score < after[0] or sid < after[1]:
+                        chosen.append(sid)
+                offset += len(rows)
+            return chosen[:count]
+
+        sids = await self._run("list_sessions", page)
+
+        async def load(r: aioredis.Redis) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            for sid in sids:
+                pipe.hgetall(self._keys(ConversationKey(user, sid))[1])
+            return await pipe.execute()
+
+        return [_info(user, raw) for raw in await self._run("list_sessions", load) if raw]
+
+    async def _user_indexes(self) -> list[tuple[str, str]]:
+        """(user, sorted-set key) for every user with conversations under this prefix (SCAN, not KEYS)."""
+        pattern = f"{_glob_escape(self.prefix)}{{*}}:sessions"
+        start = len(self.prefix) + 1
+
+        async def scan(r: aioredis.Redis) -> list[tuple[str, str]]:
+            found = []
+            async for raw in r.scan_iter(match=pattern, count=500, _type="zset"):
+                name = raw.decode()
+                user = name[start : name.rindex("}:sessions")]
+                if "/" not in user:
+                    found.append((user, name))
+            return sorted(found)
+
+        return await self._run("scan", scan)
+
+    async def _list_users(self) -> list[str]:
+        return [user for user, _ in await self._user_indexes()]
+
+    async def _delete(self, key: ConversationKey) -> bool:
+        return bool(await self._script("delete", self._keys(key), [key.session_id]))
+
+    async def _delete_user(self, user: str) -> int:
+        index = self._user_index(user)
+
+        async def sessions(r: aioredis.Redis) -> list[str]:
+            return [m.decode() for m in await r.zrange(index, 0, -1)]
+
+        count = 0
+        for sid in await self._run("delete_user", sessions):
+            count += await self._delete(ConversationKey(user, sid))
+        return count
+
+    # ---- retention ------------------------------------------------------------------------------
+
+    async def _expire(self, cut: float) -> tuple[int, int]:
+        sessions = items = 0
+        for user, index in await self._user_indexes():
+            old = await self._run("prune", lambda r: r.zrange(index, "-inf", f"({cut!r}", byscore=True))
+            for member in old:
+                key = ConversationKey(user, member.decode())
+                removed = await self._script("expire", self._keys(key), [key.session_id, repr(cut)])
+                if removed >= 0:
+                    sessions += 1
+                    items += removed
+        return sessions, items
+
+    async def _over_limit(self, max_items: int) -> list[ConversationKey]:
+        over: list[ConversationKey] = []
+        for user, index in await self._user_indexes():
+            members = await self._run("prune", lambda r: r.zrange(index, 0, -1))
+            keys = [ConversationKey(user, m.decode()) for m in members]
+
+            async def counts(r: aioredis.Redis) -> list[Any]:
+                pipe = r.pipeline(transaction=False)
+                for key in keys:
+                    pipe.hget(self._keys(key)[1], "item_count")
+                return await pipe.execute()
+
+            over += [key for key, n in zip(keys, await self._run("prune", counts)) if n and int(n) > max_items]
+        return over
+
+    async def _tail_flags(self, key: ConversationKey, count: int) -> list[tuple[int, bool]]:
+        return [(d["s"], bool(d["u"])) for d in reversed(_elements(await self._script("tail", self._keys(key)[:1], [count])))]
+
+    async def _last_turn_start(self, key: ConversationKey) -> int | None:
+        seq = await self._script("last_turn_start", self._keys(key)[:1], [])
+        return None if seq is None else int(seq)
+
+    async def _remove_before(self, key: ConversationKey, seq: int) -> int:
+        return int(await self._script("remove_before", self._keys(key)[:2], [seq]))
+
+    # ---- turns and lifetime ---------------------------------------------------------------------
+
+    async def _acquire_turn(self, key: ConversationKey, wait: bool) -> tuple[str, str, asyncio.Task[None]]:
+        lock_key = f"{self.prefix}{{{key.user}}}/{key.session_id}:lock"
+        token = uuid.uuid4().hex
+        ttl = self.settings.lock_ttl_ms
+        delay = 0.002
+        while not await self._run("lock", lambda r: r.set(lock_key, token, nx=True, px=ttl)):
+            if not wait:
+                raise busy_error(key)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return lock_key, token, asyncio.create_task(self._renew(lock_key, token, ttl))
+
+    async def _release_turn(self, key: ConversationKey, handle: tuple[str, str, asyncio.Task[None]]) -> None:
+        lock_key, token, renewer = handle
+        renewer.cancel()
+        with suppress(asyncio.CancelledError):
+            await renewer
+        with suppress(MemoryStoreError):
+            # If Redis is down the lock simply expires; nobody else can hold it meanwhile.
+            await self._script("unlock", [lock_key], [token])
+
+    async def _renew(self, lock_key: str, token: str, ttl: int) -> None:
+        while True:
+            await asyncio.sleep(ttl / 3000)
+            with suppress(MemoryStoreError):
+                await self._script("renew", [lock_key], [token, ttl])
+
+    async def _close(self) -> None:
+        client = self._clients.take()
+        if client is not None:
+            with suppress(Exception):
+                await client.redis.aclose()
+            with suppress(Exception):
+                await client.redis.connection_pool.disconnect()
+
+    async def drop_prefix(self) -> int:
+        """Delete every key under this store's prefix (tests and decommissioning only)."""
+        pattern = f"{_glob_escape(self.prefix)}*"
+
+        async def drop(r: aioredis.Redis) -> int:
+            count = 0
+            batch: list[bytes] = []
+            async for raw in r.scan_iter(match=pattern, count=1000):
+                batch.append(raw)
+                if len(batch) >= 500:
+                    count += await r.unlink(*batch)
+                    batch = []
+            if batch:
+                count += await r.unlink(*batch)
+            return count
+
+        self._check_open()
+        try:
+            return await drop(self._clients.get().redis)
+        finally:
+            self._clients.get().migrated = False
+
+
+def _element(row: Row) -> str:
+    """A list element without its leading `{"s":N,` (the append script adds the sequence number).
+
+    `row.data` is the item's compact JSON (already validated); it is spliced in rather than re-encoded.
+    """
+    return (
+        f'"u":{1 if row.turn_start else 0},"k":{row.tokens},'
+        f'"a":{json.dumps(row.agent, ensure_ascii=False)},"r":{json.dumps(row.role, ensure_ascii=False)},'
+        f'"t":{row.created_at!r},"i":{row.data}}}'
+    )
+
+
+def _elements(joined: bytes) -> list[dict[str, Any]]:
+    """The list elements a script returned joined by commas (see _TAIL)."""
+    return json.loads(b"[" + joined + b"]") if joined else []
+
+
+def _stored(d: dict[str, Any]) -> StoredItem:
+    return StoredItem(seq=d["s"], item=d["i"], agent=d["a"], role=d["r"], created_at=d["t"])
+
+
+def _info(user: str, raw: dict[bytes, bytes]) -> SessionInfo:
+    f = {k.decode(): v.decode() for k, v in raw.items()}
+    return SessionInfo(
+        user=user,
+        session_id=f["session_id"],
+        agent_id=f.get("agent_id") or None,
+        title=f.get("title", ""),
+        created_at=float(f["created_at"]),
+        updated_at=float(f["updated_at"]),
+        item_count=int(f.get("item_count", 0)),
+    )
