@@ -1,23 +1,6 @@
-"""What the rest of asdrp may rely on from an agent, and the one exception the agents layer raises.
-
-The factory returns the SDK's `agents.Agent` objects; `AgentProtocol` names the part of them that
-callers (orchestrators, server, CLI) use, so code that only needs those attributes can say so.
-"""
+"""The one exception the agents layer raises (the factory returns the SDK's own `agents.Agent` objects)."""
 
 from __future__ import annotations
-
-from typing import Any, Protocol, runtime_checkable
-
-
-@runtime_checkable
-class AgentProtocol(Protocol):
-    """An agent as asdrp uses it: a name, instructions, a model and tools (the SDK's `Agent` fits)."""
-
-    name: str
-    instructions: Any
-    model: Any
-    tools: list[Any]
-
 
 class AgentException(Exception):
     """A request for an agent that cannot be served: unknown, disabled, or misconfigured.

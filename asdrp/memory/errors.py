@@ -37,3 +37,7 @@ class SessionBusyError(MemoryStoreError):
 
 class StaleTurnError(MemoryStoreError):
     """An interrupted turn was resumed twice: the other resume already stored it (409)."""
+
+
+class InvalidRecallQueryError(MemoryStoreError, ValueError):
+    """A recall query that is not text, too long, or asks for a limit out of range (422)."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from asdrp.memory.errors import InvalidItemError
@@ -123,6 +123,18 @@ class Row:
     tokens: int
     agent: str | None
     created_at: float
+    terms: dict[str, int] = field(default_factory=dict)
+    """The item's recall index terms with their counts (empty for items recall cannot read)."""
+
+    @property
+    def terms_length(self) -> int:
+        """The item's length for ranking: how many index terms it holds."""
+        return sum(self.terms.values())
+
+
+def is_opaque(item: object) -> bool:
+    """True for an item that is not a Responses item (an encrypted envelope, say): no text, no turn in it."""
+    return not isinstance(item, dict) or ("type" not in item and "role" not in item)
 
 
 def make_rows(
@@ -134,11 +146,12 @@ def make_rows(
     roles: Sequence[str | None] | None = None,
     agents: Sequence[str | None] | None = None,
     times: Sequence[float] | None = None,
+    index: Callable[[dict[str, Any]], dict[str, int]] | None = None,
 ) -> list[Row]:
     """Rows for `items`; raises InvalidItemError naming the first bad item before anything is written.
 
     `roles`, `agents` and `times` override the derived values item by item (imports keep the
-    original agent, role and time of each item).
+    original agent, role and time of each item); `index` gives an item's recall terms.
     """
     rows: list[Row] = []
     for position, item in enumerate(items):
@@ -164,6 +177,7 @@ def make_rows(
                 tokens=estimate_tokens_of_text(data),
                 agent=agents[position] if agents is not None else agent,
                 created_at=times[position] if times is not None else created_at,
+                terms=index(item) if index is not None and not is_opaque(item) else {},
             )
         )
     return rows

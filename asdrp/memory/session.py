@@ -34,7 +34,7 @@ from agents.memory import SessionSettings
 from asdrp.memory.errors import StaleTurnError
 from asdrp.memory.ids import DEFAULT_USER
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
-from asdrp.memory.rows import call_id_of, is_tool_output, is_turn_start
+from asdrp.memory.rows import call_id_of, is_opaque, is_tool_output, is_turn_start
 from asdrp.memory.stores.base import SessionStore
 from asdrp.memory.window import WindowRow, select_window
 
@@ -78,11 +78,6 @@ def turn_settles(items: list[dict[str, Any]], *, run_ending: bool) -> bool:
         return False
     last = items[-1]
     return (last.get("role") == "assistant" and last.get("type", "message") == "message") or run_ending
-
-
-def is_opaque(item: Any) -> bool:
-    """True for an item that is not a Responses item (an encrypted envelope, say): no turn can be read in it."""
-    return not isinstance(item, dict) or ("type" not in item and "role" not in item)
 
 
 @dataclass
@@ -228,6 +223,13 @@ class ConversationSession:
     async def info(self) -> SessionInfo | None:
         """The conversation's registry row (None before the first commit)."""
         return await self.store.info(self.key)
+
+    async def recall(self, query: str, limit: int = 10) -> list[StoredItem]:
+        """Items of this conversation's whole stored history most relevant to `query`, best first.
+
+        Only this (user, session_id) is searched; see SessionStore.recall.
+        """
+        return await self.store.recall(self.key, query, limit)
 
     def lock(self, *, wait: bool = True) -> AbstractAsyncContextManager[None]:
         """The store's turn lock of this conversation (see SessionStore.lock)."""

@@ -76,3 +76,18 @@ async def test_a_turn_lock_of_a_crashed_holder_expires_by_itself() -> None:
         async with asyncio.timeout(5):
             async with store.lock(key):  # waits until the dead holder's lock expires
                 pass
+
+
+async def test_the_key_layout_has_a_version_and_a_newer_one_is_refused() -> None:
+    async with services.fresh_store("redis") as store:
+        assert isinstance(store, RedisStore)
+        await store.info(ConversationKey("alice", "s"))
+        client = (await store._client()).redis
+        assert await client.get(f"{store.prefix}schema_version") == b"2"
+        await client.set(f"{store.prefix}schema_version", 99)
+        newer = RedisStore(f"redis://127.0.0.1:6379/0?prefix={store.prefix}")
+        try:
+            with pytest.raises(MemoryStoreError, match="layout version 99, newer than this asdrp knows"):
+                await newer.info(ConversationKey("alice", "s"))
+        finally:
+            await newer.close()

@@ -13,8 +13,10 @@ from asdrp.memory import (
     ConversationSession,
     InvalidCursorError,
     InvalidItemError,
+    InvalidSessionIdError,
     SessionBusyError,
     SessionStore,
+    StaleTurnError,
     StoreUnavailableError,
     WindowSettings,
 )
@@ -329,3 +331,84 @@ async def test_a_second_store_instance_sees_writes_at_once(
     finally:
         await first.close()
         await second.close()
+
+
+# --- staged turns, validation and retention: the rules the store base owns ------------------------
+
+
+async def test_a_staged_turn_is_invisible_until_settled_with_the_rest_of_its_turn(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "staged")
+    await store.stage(key, "t1", [user_msg("q"), call("c1")])
+    assert await store.read(key) == [] and await store.info(key) is None
+    assert await store.window(key, WindowSettings()) == []
+    assert [(t.turn_id, texts(t.items)) for t in await store.staged(key)] == [("t1", ["q", "function_call:c1"])]
+    await store.append(key, [user_msg("q"), call("c1"), output("c1"), assistant_msg("a")], agent="x", settle="t1")
+    assert texts([s.item for s in await store.read(key)]) == ["q", "function_call:c1", "function_call_output:c1", "a"]
+    assert await store.staged(key) == []
+
+
+async def test_settling_a_turn_twice_raises_and_writes_nothing_the_second_time(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "stale")
+    await store.stage(key, "t1", [user_msg("q"), call("c1")])
+    await store.append(key, [user_msg("q"), call("c1"), output("c1")], agent=None, settle="t1")
+    with pytest.raises(StaleTurnError):
+        await store.append(key, [user_msg("q"), call("c1"), output("c1")], agent=None, settle="t1")
+    assert len(await store.read(key)) == 3
+
+
+async def test_restaging_replaces_and_discard_forgets_a_staged_turn(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "restage")
+    await store.stage(key, "t1", [user_msg("q")])
+    await store.stage(key, "t1", [user_msg("q"), call("c1")])
+    await store.stage(key, "t2", [user_msg("other")])
+    assert [len(t.items) for t in await store.staged(key)] == [2, 1]
+    await store.discard(key, "t1")
+    assert [t.turn_id for t in await store.staged(key)] == ["t2"]
+
+
+async def test_clear_and_delete_remove_staged_turns_too(store: SessionStore, user: str) -> None:
+    for name, remove in (("c", "clear"), ("d", "delete"), ("u", "delete_user")):
+        key = ConversationKey(user, name)
+        await store.append(key, [user_msg("kept")], agent=None)
+        await store.stage(key, "t", [user_msg("q"), call("c1")])
+        if remove == "delete_user":
+            await store.delete_user(user)
+        else:
+            await getattr(store, remove)(key)
+        assert await store.staged(key) == []
+
+
+async def test_staging_a_non_item_fails_before_writing(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "bad-stage")
+    with pytest.raises(InvalidItemError):
+        await store.stage(key, "t", [user_msg("q"), {"set": {1, 2}}])  # type: ignore[dict-item]
+    assert await store.staged(key) == []
+
+
+async def test_list_sessions_refuses_a_bad_limit_or_user_on_every_store(store: SessionStore, user: str) -> None:
+    for limit in (0, -1, 10_001):
+        with pytest.raises(ValueError, match="limit"):
+            await store.list_sessions(user, limit=limit)
+    with pytest.raises(InvalidSessionIdError):
+        await store.list_sessions("no spaces allowed")
+    with pytest.raises(InvalidCursorError):
+        await store.list_sessions(user, cursor="")
+
+
+async def test_read_with_a_limit_of_zero_or_less_is_empty(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "read0")
+    await store.append(key, [user_msg("a"), user_msg("b")], agent=None)
+    assert await store.read(key, limit=0) == [] and await store.read(key, limit=-5) == []
+    assert texts([s.item for s in await store.read(key, after_seq=-10)]) == ["a", "b"]
+
+
+async def test_prune_trims_whole_turns_and_keeps_an_oversized_newest_turn(store: SessionStore, user: str) -> None:
+    long_key, short_key = ConversationKey(user, "long"), ConversationKey(user, "short")
+    await store.append(long_key, tool_turn(1) + tool_turn(2) + tool_turn(3), agent=None)  # 12 items
+    await store.append(short_key, [user_msg("q")] + [assistant_msg(f"a{n}") for n in range(7)], agent=None)
+    result = await store.prune(max_items=6)
+    assert texts([s.item for s in await store.read(long_key)]) == texts(tool_turn(3))  # 4 items: whole turns only
+    assert len(await store.read(short_key)) == 8  # one turn of 8 > 6: kept whole
+    info = await store.info(long_key)
+    assert info is not None and info.item_count == 4
+    assert result.sessions_trimmed >= 1 and result.items_removed >= 8  # shared databases hold other tests too

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from asdrp.memory.errors import InvalidCursorError, SessionBusyError, StoreUnavailableError
+from asdrp.memory.errors import InvalidCursorError, InvalidRecallQueryError, SessionBusyError, StoreUnavailableError
 from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
+from asdrp.memory.recall import CorpusStats, Posting, item_terms, query_terms, rank
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
 from asdrp.memory.rows import Row, make_rows, title_from
 from asdrp.memory.window import WindowRow, select_window
@@ -36,6 +37,11 @@ ClientT = TypeVar("ClientT")
 LIST_LIMIT_MAX = 1000
 """A session list page holds at most this many rows."""
 
+RECALL_LIMIT_MAX = 100
+"""Recall returns at most this many items."""
+RECALL_QUERY_MAX_CHARS = 10_000
+"""A recall query longer than this is refused (only its first terms would count anyway)."""
+
 
 @dataclass
 class StagedTurn:
@@ -43,6 +49,23 @@ class StagedTurn:
 
     turn_id: str
     items: list[dict[str, Any]]
+
+
+def recall_terms(query: object, limit: object) -> list[str]:
+    """The terms a recall query searches for, after checking the query and the limit.
+
+    Query text is only ever split into words here, so FTS operators, quotes, SQL or Lua
+    metacharacters are plain characters: they can neither break nor widen a search.
+    """
+    if not isinstance(query, str):
+        raise InvalidRecallQueryError(f"A recall query must be text, got {type(query).__name__}")
+    if len(query) > RECALL_QUERY_MAX_CHARS:
+        raise InvalidRecallQueryError(
+            f"A recall query may hold at most {RECALL_QUERY_MAX_CHARS} characters, got {len(query)}"
+        )
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECALL_LIMIT_MAX:
+        raise InvalidRecallQueryError(f"A recall limit must be between 1 and {RECALL_LIMIT_MAX}, got {limit!r}")
+    return query_terms(query)
 
 
 def busy_error(key: ConversationKey) -> SessionBusyError:
@@ -118,6 +141,14 @@ class SessionStore(Protocol):
 
     async def pop(self, key: ConversationKey) -> dict[str, Any] | None:
         """Remove and return the newest item (None when the conversation is empty)."""
+        ...
+
+    async def recall(self, key: ConversationKey, query: str, limit: int = 10) -> list[StoredItem]:
+        """Items of this conversation's whole history ranked by relevance to `query`, best first.
+
+        Reads the conversation's own index only: the cost follows the query's terms in this
+        conversation, never the size of the store. InvalidRecallQueryError for a bad query or limit.
+        """
         ...
 
     async def clear(self, key: ConversationKey) -> None:
@@ -233,7 +264,7 @@ class StoreBase:
         settle: str | None = None,
     ) -> None:
         now = time.time()
-        rows = make_rows(key, list(items), agent=agent, created_at=now)  # validates before any I/O
+        rows = make_rows(key, list(items), agent=agent, created_at=now, index=item_terms)  # validates first
         if not rows and settle is None:
             return
         await self._append_rows(
@@ -260,6 +291,15 @@ class StoreBase:
 
     async def pop(self, key: ConversationKey) -> dict[str, Any] | None:
         return await self._pop(key, time.time())
+
+    async def recall(self, key: ConversationKey, query: str, limit: int = 10) -> list[StoredItem]:
+        terms = recall_terms(query, limit)
+        if not terms:
+            return []
+        postings, stats = await self._postings(key, terms)
+        seqs = rank(postings, stats, min(limit, RECALL_LIMIT_MAX))
+        found = {stored.seq: stored for stored in await self._items_at(key, seqs)} if seqs else {}
+        return [found[seq] for seq in seqs if seq in found]
 
     async def clear(self, key: ConversationKey) -> None:
         await self._clear(key, time.time())
@@ -337,6 +377,7 @@ class StoreBase:
             roles=[stored.role for stored in items],
             agents=[stored.agent for stored in items],
             times=[stored.created_at for stored in items],
+            index=item_terms,
         )
         await self._append_rows(
             key, rows, agent_id=info.agent_id, title=info.title, now=info.updated_at, created_at=info.created_at
@@ -401,6 +442,15 @@ class StoreBase:
         raise NotImplementedError
 
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
+        """Remove the newest item and its recall postings."""
+        raise NotImplementedError
+
+    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
+        """The conversation's postings of `terms` and its index counters, from its own index only."""
+        raise NotImplementedError
+
+    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
+        """The stored items with these seqs (any order; missing ones are left out)."""
         raise NotImplementedError
 
     async def _clear(self, key: ConversationKey, now: float) -> None:

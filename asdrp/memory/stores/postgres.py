@@ -28,6 +28,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from asdrp.memory.errors import MemoryStoreError, StaleTurnError, StoreUnavailableError
+from asdrp.memory.recall import CorpusStats, Posting
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
 from asdrp.memory.rows import Row, item_json
 from asdrp.memory.stores.base import LoopBound, StagedTurn, StoreBase, busy_error, redact_url, take_url_option
@@ -227,23 +228,36 @@ class PostgresStore(StoreBase):
         insert = _sql(
             f"""WITH registry AS (
                   INSERT INTO {s}.sessions AS x (user_id, session_id, agent_id, title, created_at, updated_at,
-                                                 item_count)
-                  VALUES (:u, :s, :a, :t, :c, :now, :n)
+                                                 item_count, recall_items, recall_length)
+                  VALUES (:u, :s, :a, :t, :c, :now, :n, :ri, :rl)
                   ON CONFLICT (user_id, session_id) DO UPDATE SET
                     updated_at = GREATEST(x.updated_at, EXCLUDED.updated_at),
                     item_count = x.item_count + EXCLUDED.item_count,
+                    recall_items = x.recall_items + EXCLUDED.recall_items,
+                    recall_length = x.recall_length + EXCLUDED.recall_length,
                     agent_id = COALESCE(x.agent_id, EXCLUDED.agent_id),
                     title = CASE WHEN x.title = '' THEN EXCLUDED.title ELSE x.title END
-                  RETURNING 1 AS locked)
-                INSERT INTO {s}.items (user_id, session_id, agent, role, turn_start, tokens, created_at, data)
-                SELECT :u, :s, r.agent, r.role, r.turn_start, r.tokens, r.created_at, r.data
-                FROM registry,
-                     unnest(CAST(:agents AS TEXT[]), CAST(:roles AS TEXT[]), CAST(:turns AS BOOLEAN[]),
-                            CAST(:tokens AS INTEGER[]), CAST(:created AS DOUBLE PRECISION[]),
-                            CAST(:datas AS TEXT[]))
-                     WITH ORDINALITY AS r(agent, role, turn_start, tokens, created_at, data, ord)
-                ORDER BY r.ord"""
+                  RETURNING 1 AS locked),
+                batch AS MATERIALIZED (
+                  SELECT r.ord, nextval('{s}.items_id_seq') AS id, r.agent, r.role, r.turn_start, r.tokens,
+                         r.created_at, r.data, r.terms_length
+                  FROM registry,
+                       unnest(CAST(:agents AS TEXT[]), CAST(:roles AS TEXT[]), CAST(:turns AS BOOLEAN[]),
+                              CAST(:tokens AS INTEGER[]), CAST(:created AS DOUBLE PRECISION[]),
+                              CAST(:datas AS TEXT[]), CAST(:lengths AS INTEGER[]))
+                       WITH ORDINALITY AS r(agent, role, turn_start, tokens, created_at, data, terms_length, ord)),
+                stored AS (
+                  INSERT INTO {s}.items (id, user_id, session_id, agent, role, turn_start, tokens, created_at, data,
+                                         terms_length)
+                  SELECT id, :u, :s, agent, role, turn_start, tokens, created_at, data, terms_length
+                  FROM batch ORDER BY ord)
+                INSERT INTO {s}.recall_postings (user_id, session_id, term, seq, tf, length)
+                SELECT :u, :s, p.term, b.id, p.tf, b.terms_length
+                FROM batch b
+                JOIN unnest(CAST(:p_ords AS BIGINT[]), CAST(:p_terms AS TEXT[]), CAST(:p_tfs AS INTEGER[]))
+                     AS p(ord, term, tf) ON p.ord = b.ord"""
         )
+        postings = [(position + 1, term, tf) for position, row in enumerate(rows) for term, tf in row.terms.items()]
         params = {
             **self._key(key),
             "a": agent_id,
@@ -251,12 +265,18 @@ class PostgresStore(StoreBase):
             "c": now if created_at is None else created_at,
             "now": now,
             "n": len(rows),
+            "ri": sum(1 for r in rows if r.terms),
+            "rl": sum(r.terms_length for r in rows),
             "agents": [r.agent for r in rows],
             "roles": [r.role for r in rows],
             "turns": [r.turn_start for r in rows],
             "tokens": [r.tokens for r in rows],
             "created": [r.created_at for r in rows],
             "datas": [r.data for r in rows],
+            "lengths": [r.terms_length for r in rows],
+            "p_ords": [p[0] for p in postings],
+            "p_terms": [p[1] for p in postings],
+            "p_tfs": [p[2] for p in postings],
         }
 
         async def write(conn: AsyncConnection) -> None:
@@ -342,6 +362,43 @@ class PostgresStore(StoreBase):
 
         return await self._run("read", read, write=False)
 
+    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
+        s = self.schema
+
+        async def read(conn: AsyncConnection) -> tuple[list[Posting], CorpusStats]:
+            rows = await conn.execute(
+                _sql(
+                    f"""SELECT term, seq, tf, length FROM {s}.recall_postings
+                        WHERE user_id = :u AND session_id = :s AND term = ANY(CAST(:t AS TEXT[]))"""
+                ),
+                {**self._key(key), "t": terms},
+            )
+            postings = [Posting(r[1], r[0], r[2], r[3]) for r in rows.all()]
+            stats = (
+                await conn.execute(
+                    _sql(f"SELECT recall_items, recall_length FROM {s}.sessions WHERE user_id = :u AND session_id = :s"),
+                    self._key(key),
+                )
+            ).first()
+            return postings, CorpusStats(int(stats[0]), int(stats[1])) if stats else CorpusStats(0, 0)
+
+        return await self._run("recall", read, write=False)
+
+    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
+        s = self.schema
+
+        async def read(conn: AsyncConnection) -> list[StoredItem]:
+            rows = await conn.execute(
+                _sql(
+                    f"""SELECT id, data, agent, role, created_at FROM {s}.items
+                        WHERE id = ANY(CAST(:q AS BIGINT[])) AND user_id = :u AND session_id = :s"""
+                ),
+                {**self._key(key), "q": seqs},
+            )
+            return [StoredItem(seq=r[0], item=json.loads(r[1]), agent=r[2], role=r[3], created_at=r[4]) for r in rows]
+
+        return await self._run("recall", read, write=False)
+
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
         s = self.schema
 
@@ -357,21 +414,29 @@ class PostgresStore(StoreBase):
                         f"""DELETE FROM {s}.items WHERE id = (
                               SELECT id FROM {s}.items WHERE user_id = :u AND session_id = :s
                               ORDER BY id DESC LIMIT 1)
-                            RETURNING data"""
+                            RETURNING id, data, terms_length"""
                     ),
                     self._key(key),
                 )
             ).first()
             if row is None:
                 return None
+            seq, data, length = row
+            await conn.execute(
+                _sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND seq = :q"),
+                {**self._key(key), "q": seq},
+            )
             await conn.execute(
                 _sql(
                     f"""UPDATE {s}.sessions SET item_count = GREATEST(item_count - 1, 0),
-                          updated_at = GREATEST(updated_at, :now) WHERE user_id = :u AND session_id = :s"""
+                          updated_at = GREATEST(updated_at, :now),
+                          recall_items = GREATEST(recall_items - :ri, 0),
+                          recall_length = GREATEST(recall_length - :rl, 0)
+                        WHERE user_id = :u AND session_id = :s"""
                 ),
-                {**self._key(key), "now": now},
+                {**self._key(key), "now": now, "ri": int(length > 0), "rl": length},
             )
-            return json.loads(row[0])
+            return json.loads(data)
 
         return await self._run("pop", pop, write=True)
 
@@ -381,12 +446,12 @@ class PostgresStore(StoreBase):
         async def clear(conn: AsyncConnection) -> None:
             await conn.execute(
                 _sql(
-                    f"""UPDATE {s}.sessions SET item_count = 0, updated_at = GREATEST(updated_at, :now)
-                        WHERE user_id = :u AND session_id = :s"""
+                    f"""UPDATE {s}.sessions SET item_count = 0, updated_at = GREATEST(updated_at, :now),
+                          recall_items = 0, recall_length = 0 WHERE user_id = :u AND session_id = :s"""
                 ),
                 {**self._key(key), "now": now},
             )
-            for table in ("items", "staged_turns"):
+            for table in ("items", "staged_turns", "recall_postings"):
                 await conn.execute(_sql(f"DELETE FROM {s}.{table} WHERE user_id = :u AND session_id = :s"), self._key(key))
 
         await self._run("clear", clear, write=True)
@@ -435,7 +500,7 @@ class PostgresStore(StoreBase):
 
         async def delete(conn: AsyncConnection) -> bool:
             gone = 0
-            for table in ("sessions", "items", "staged_turns"):
+            for table in ("sessions", "items", "staged_turns", "recall_postings"):
                 result = await conn.execute(
                     _sql(f"DELETE FROM {s}.{table} WHERE user_id = :u AND session_id = :s"), self._key(key)
                 )
@@ -451,6 +516,7 @@ class PostgresStore(StoreBase):
             gone = await conn.execute(_sql(f"DELETE FROM {s}.sessions WHERE user_id = :u"), {"u": user})
             await conn.execute(_sql(f"DELETE FROM {s}.items WHERE user_id = :u"), {"u": user})
             await conn.execute(_sql(f"DELETE FROM {s}.staged_turns WHERE user_id = :u"), {"u": user})
+            await conn.execute(_sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u"), {"u": user})
             return gone.rowcount
 
         return await self._run("delete_user", delete_user, write=True)
@@ -469,7 +535,7 @@ class PostgresStore(StoreBase):
             if not keys:
                 return 0, 0
             pairs = {"us": [k[0] for k in keys], "ss": [k[1] for k in keys]}
-            for table in ("staged_turns",):
+            for table in ("staged_turns", "recall_postings"):
                 await conn.execute(
                     _sql(
                         f"""DELETE FROM {s}.{table} t USING unnest(CAST(:us AS TEXT[]), CAST(:ss AS TEXT[])) AS g(u, s)
@@ -532,18 +598,31 @@ class PostgresStore(StoreBase):
             )
             if locked.first() is None:
                 return 0
-            removed = await conn.execute(
-                _sql(f"DELETE FROM {s}.items WHERE user_id = :u AND session_id = :s AND id < :k"),
+            removed = (
+                await conn.execute(
+                    _sql(
+                        f"""WITH gone AS (DELETE FROM {s}.items WHERE user_id = :u AND session_id = :s AND id < :k
+                                          RETURNING terms_length)
+                            SELECT count(*), count(*) FILTER (WHERE terms_length > 0), coalesce(sum(terms_length), 0)
+                            FROM gone"""
+                    ),
+                    {**self._key(key), "k": seq},
+                )
+            ).one()
+            await conn.execute(
+                _sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND seq < :k"),
                 {**self._key(key), "k": seq},
             )
             await conn.execute(
                 _sql(
-                    f"""UPDATE {s}.sessions SET item_count = GREATEST(item_count - :r, 0)
+                    f"""UPDATE {s}.sessions SET item_count = GREATEST(item_count - :r, 0),
+                          recall_items = GREATEST(recall_items - :ri, 0),
+                          recall_length = GREATEST(recall_length - :rl, 0)
                         WHERE user_id = :u AND session_id = :s"""
                 ),
-                {**self._key(key), "r": removed.rowcount},
+                {**self._key(key), "r": removed[0], "ri": removed[1], "rl": removed[2]},
             )
-            return removed.rowcount
+            return int(removed[0])
 
         return await self._run("prune", remove, write=True)
 

@@ -43,10 +43,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from asdrp.memory.errors import MemoryStoreError, StaleTurnError, StoreUnavailableError
+from asdrp.memory.recall import CorpusStats, Posting
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
 from asdrp.memory.rows import Row, item_json
 from asdrp.memory.stores.base import LoopBound, StagedTurn, StoreBase, busy_error, redact_url, take_url_option
-from asdrp.memory.stores.migrations.redis import migrate_redis
+from asdrp.memory.stores.migrations.redis import glob_escape, migrate_redis
 from asdrp.memory.window import WindowRow
 
 _T = TypeVar("_T")
@@ -73,10 +74,11 @@ class RedisSettings:
     """A turn lock expires after this long unless renewed (a crashed replica frees it by itself)."""
 
 
-# KEYS: items, info, user index, staged. ARGV: session_id, now, created_at, agent_id, title, token,
-# settle turn id ('' = none), then the elements without their leading `{"s":N,`.
+# KEYS: items, info, user index, staged, recall term set, recall term key prefix.
+# ARGV: session_id, now, created_at, agent_id, title, token, settle turn id ('' = none), n, indexed items,
+# indexed length, then n elements without their leading `{"s":N,`, then postings as (ord, term, tf, length).
 _APPEND = """
-local n = #ARGV - 7
+local n = tonumber(ARGV[8])
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[2], 'last_token') == ARGV[6] then return -1 end
 if ARGV[7] ~= '' and redis.call('HDEL', KEYS[4], ARGV[7]) == 0 then return -2 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -94,7 +96,7 @@ local last = redis.call('HINCRBY', KEYS[2], 'next_seq', n)
 local first = last - n
 local batch = {}
 for i = 1, n do
-  batch[#batch + 1] = '{"s":' .. string.format('%d', first + i) .. ',' .. ARGV[7 + i]
+  batch[#batch + 1] = '{"s":' .. string.format('%d', first + i) .. ',' .. ARGV[10 + i]
   if #batch == 1000 then
     redis.call('RPUSH', KEYS[1], unpack(batch))
     batch = {}
@@ -102,6 +104,13 @@ for i = 1, n do
 end
 if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
 redis.call('HINCRBY', KEYS[2], 'item_count', n)
+redis.call('HINCRBY', KEYS[2], 'recall_items', ARGV[9])
+redis.call('HINCRBY', KEYS[2], 'recall_length', ARGV[10])
+for p = 11 + n, #ARGV, 4 do
+  local seq = string.format('%d', first + tonumber(ARGV[p]))
+  redis.call('APPEND', KEYS[6] .. ARGV[p + 1], ' ' .. seq .. ':' .. ARGV[p + 2] .. ':' .. ARGV[p + 3])
+  redis.call('SADD', KEYS[5], ARGV[p + 1])
+end
 local updated = redis.call('HGET', KEYS[2], 'updated_at')
 if tonumber(ARGV[2]) > tonumber(updated) then
   redis.call('HSET', KEYS[2], 'updated_at', ARGV[2])
@@ -110,6 +119,48 @@ end
 redis.call('ZADD', KEYS[3], updated, ARGV[1])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'last_token', ARGV[6]) end
 return last
+"""
+
+# Drop every recall key of a conversation (KEYS[5] = its term set, KEYS[6] = the term key prefix).
+_DROP_INDEX = """
+local function drop_index()
+  local terms = redis.call('SMEMBERS', KEYS[5])
+  for i = 1, #terms do redis.call('DEL', KEYS[6] .. terms[i]) end
+  redis.call('DEL', KEYS[5])
+end
+"""
+
+# An element's recall length and terms, read without decoding the item (which may hold escapes that
+# Lua's JSON decoder refuses, such as a lone surrogate). A JSON string cannot contain `"n":` unescaped,
+# so the first match is the element's own field.
+_RECALL_FIELDS = """
+local function recall_fields(element)
+  local n, w = string.match(element, '"n":(%d+),"w":(%b[])')
+  if not n then return 0, {} end
+  return tonumber(n), cjson.decode(w)
+end
+"""
+
+# Remove one item's postings from its terms' posting strings (used when pop hands its seq back).
+_UNINDEX = _RECALL_FIELDS + """
+local function unindex(element)
+  local n, terms = recall_fields(element)
+  local pattern = ' ' .. string.match(element, '^{"s":(%d+),') .. ':%d+:%d+'
+  for _, term in ipairs(terms) do
+    local key = KEYS[6] .. term
+    local rest = string.gsub(redis.call('GET', KEYS[6] .. term) or '', pattern, '')
+    if rest == '' then
+      redis.call('DEL', key)
+      redis.call('SREM', KEYS[5], term)
+    else
+      redis.call('SET', key, rest)
+    end
+  end
+  if n > 0 then
+    redis.call('HINCRBY', KEYS[2], 'recall_items', -1)
+    redis.call('HINCRBY', KEYS[2], 'recall_length', string.format('%d', 0 - n))
+  end
+end
 """
 
 _READ = """
@@ -140,10 +191,12 @@ redis.call('ZADD', KEYS[3], updated, ARGV[1])
 """
 
 _POP = (
-    """
+    _UNINDEX
+    + """
 if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local el = redis.call('RPOP', KEYS[1])
 if not el then return false end
+unindex(el)
 redis.call('HINCRBY', KEYS[2], 'item_count', -1)
 redis.call('HINCRBY', KEYS[2], 'next_seq', -1)
 """
@@ -152,24 +205,28 @@ redis.call('HINCRBY', KEYS[2], 'next_seq', -1)
 )
 
 _CLEAR = (
-    """
+    _DROP_INDEX
+    + """
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 redis.call('DEL', KEYS[1], KEYS[4])
-redis.call('HSET', KEYS[2], 'item_count', 0)
+drop_index()
+redis.call('HSET', KEYS[2], 'item_count', 0, 'recall_items', 0, 'recall_length', 0)
 """
     + _TOUCH
     + "return 1\n"
 )
 
-_DELETE = """
+_DELETE = _DROP_INDEX + """
+drop_index()
 local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return existed
 """
 
-_EXPIRE = """
+_EXPIRE = _DROP_INDEX + """
 local updated = redis.call('HGET', KEYS[2], 'updated_at')
 if updated and tonumber(updated) >= tonumber(ARGV[2]) then return -1 end
+drop_index()
 local n = redis.call('LLEN', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -192,16 +249,57 @@ end
 return false
 """
 
-_REMOVE_BEFORE = """
+# Trim the head up to seq ARGV[1]; the removed items' postings (the oldest entries of their terms'
+# posting strings, which are in seq order) are cut off those strings' fronts.
+_REMOVE_BEFORE = _RECALL_FIELDS + """
 local first = redis.call('LINDEX', KEYS[1], 0)
 if not first then return 0 end
-local cut = tonumber(ARGV[1]) - tonumber(string.match(first, '^{"s":(%d+),'))
+local keep = tonumber(ARGV[1])
+local cut = keep - tonumber(string.match(first, '^{"s":(%d+),'))
 if cut <= 0 then return 0 end
 local n = redis.call('LLEN', KEYS[1])
 if cut > n then cut = n end
+local terms, items, length = {}, 0, 0
+for _, element in ipairs(redis.call('LRANGE', KEYS[1], 0, cut - 1)) do
+  local n, words = recall_fields(element)
+  for _, term in ipairs(words) do terms[term] = true end
+  if n > 0 then items = items + 1 end
+  length = length + n
+end
+for term in pairs(terms) do
+  local key = KEYS[6] .. term
+  local postings = redis.call('GET', key) or ''
+  local at = 1
+  while true do
+    local s, e, seq = string.find(postings, '^ (%d+):%d+:%d+', at)
+    if not s or tonumber(seq) >= keep then break end
+    at = e + 1
+  end
+  if at > #postings then
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[5], term)
+  elseif at > 1 then
+    redis.call('SET', key, string.sub(postings, at))
+  end
+end
 redis.call('LTRIM', KEYS[1], cut, -1)
 redis.call('HINCRBY', KEYS[2], 'item_count', -cut)
+redis.call('HINCRBY', KEYS[2], 'recall_items', string.format('%d', 0 - items))
+redis.call('HINCRBY', KEYS[2], 'recall_length', string.format('%d', 0 - length))
 return cut
+"""
+
+# Several items by seq, joined like _TAIL (the head's seq turns a seq into a list index).
+_AT = """
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return '' end
+local head = tonumber(string.match(first, '^{"s":(%d+),'))
+local found = {}
+for i = 1, #ARGV do
+  local el = redis.call('LINDEX', KEYS[1], tonumber(ARGV[i]) - head)
+  if el then found[#found + 1] = el end
+end
+return table.concat(found, ',')
 """
 
 _UNLOCK = """
@@ -216,7 +314,7 @@ return 0
 
 _SCRIPTS = {
     "append": _APPEND, "read": _READ, "tail": _TAIL, "pop": _POP, "clear": _CLEAR, "delete": _DELETE,
-    "expire": _EXPIRE, "last_turn_start": _LAST_TURN_START, "remove_before": _REMOVE_BEFORE,
+    "expire": _EXPIRE, "last_turn_start": _LAST_TURN_START, "remove_before": _REMOVE_BEFORE, "at": _AT,
     "unlock": _UNLOCK, "renew": _RENEW,
 }
 
@@ -227,10 +325,6 @@ def parse_redis_url(url: str) -> tuple[str, str | None]:
     if not rest.startswith(("redis://", "rediss://", "unix://")):
         raise MemoryStoreError(f"redis store URL must start with redis://, got {redact_url(url)!r}")
     return rest, prefix
-
-
-def _glob_escape(value: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", value)
 
 
 @dataclass
@@ -308,9 +402,12 @@ class RedisStore(StoreBase):
         return await self._run(name, call)
 
     def _keys(self, key: ConversationKey) -> list[str]:
-        """items, info, user index, staged."""
+        """items, info, user index, staged, recall term set, recall term key prefix."""
         base = f"{self.prefix}{{{key.user}}}/{key.session_id}"
-        return [f"{base}:items", f"{base}:info", self._user_index(key.user), f"{base}:staged"]
+        return [
+            f"{base}:items", f"{base}:info", self._user_index(key.user), f"{base}:staged", f"{base}:terms",
+            f"{base}:t:",
+        ]
 
     def _user_index(self, user: str) -> str:
         return f"{self.prefix}{{{user}}}:sessions"
@@ -328,18 +425,25 @@ class RedisStore(StoreBase):
         created_at: float | None = None,
         settle: str | None = None,
     ) -> None:
+        postings: list[Any] = []
+        for position, row in enumerate(rows):
+            for term, tf in row.terms.items():
+                postings += (position + 1, term, tf, row.terms_length)
         await self._append_elements(
             key, [_element(row) for row in rows], agent_id=agent_id, title=title, now=now,
             created_at=now if created_at is None else created_at, settle=settle, token=uuid.uuid4().hex,
+            indexed=(sum(1 for r in rows if r.terms), sum(r.terms_length for r in rows)), postings=postings,
         )
 
     async def _append_elements(
         self, key: ConversationKey, elements: list[str], *, agent_id: str | None, title: str, now: float,
-        created_at: float, settle: str | None, token: str,
+        created_at: float, settle: str | None, token: str, indexed: tuple[int, int] = (0, 0),
+        postings: Sequence[Any] = (),
     ) -> None:
         """The append script; `token` makes the one automatic retry after a dropped reply idempotent."""
-        args = [key.session_id, repr(now), repr(created_at), agent_id or "", title, token, settle or ""]
-        result = await self._script("append", self._keys(key), [*args, *elements])
+        args = [key.session_id, repr(now), repr(created_at), agent_id or "", title, token, settle or "",
+                len(elements), *indexed]
+        result = await self._script("append", self._keys(key), [*args, *elements, *postings])
         if result == -2:
             raise StaleTurnError(f"The interrupted turn of session {key.session_id!r} was already stored")
 
@@ -366,8 +470,29 @@ class RedisStore(StoreBase):
         joined = await self._script("read", self._keys(key)[:1], [after_seq, -1 if limit is None else limit])
         return [_stored(d) for d in _elements(joined)]
 
+    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
+        keys = self._keys(key)
+
+        async def read(r: aioredis.Redis) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            pipe.hmget(keys[1], "recall_items", "recall_length")
+            pipe.mget([keys[5] + term for term in terms])
+            return await pipe.execute()
+
+        (items, length), lists = await self._run("recall", read)
+        postings = [
+            Posting(int(seq), term, int(tf), int(n))
+            for term, raw in zip(terms, lists)
+            if raw
+            for seq, tf, n in (entry.split(b":") for entry in raw.split())
+        ]
+        return postings, CorpusStats(int(items or 0), int(length or 0))
+
+    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
+        return [_stored(d) for d in _elements(await self._script("at", self._keys(key)[:1], seqs))]
+
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
-        raw = await self._script("pop", self._keys(key)[:3], [key.session_id, repr(now)])
+        raw = await self._script("pop", self._keys(key), [key.session_id, repr(now)])
         return json.loads(raw)["i"] if raw else None
 
     async def _clear(self, key: ConversationKey, now: float) -> None:
@@ -413,7 +538,7 @@ class RedisStore(StoreBase):
 
     async def _user_indexes(self) -> list[tuple[str, str]]:
         """(user, sorted-set key) for every user with conversations under this prefix (SCAN, not KEYS)."""
-        pattern = f"{_glob_escape(self.prefix)}{{*}}:sessions"
+        pattern = f"{glob_escape(self.prefix)}{{*}}:sessions"
         start = len(self.prefix) + 1
 
         async def scan(r: aioredis.Redis) -> list[tuple[str, str]]:
@@ -481,7 +606,7 @@ class RedisStore(StoreBase):
         return None if seq is None else int(seq)
 
     async def _remove_before(self, key: ConversationKey, seq: int) -> int:
-        return int(await self._script("remove_before", self._keys(key)[:2], [seq]))
+        return int(await self._script("remove_before", self._keys(key), [seq]))
 
     # ---- turns and lifetime ---------------------------------------------------------------------
 
@@ -522,7 +647,7 @@ class RedisStore(StoreBase):
 
     async def drop_prefix(self) -> int:
         """Delete every key under this store's prefix (tests and decommissioning only)."""
-        pattern = f"{_glob_escape(self.prefix)}*"
+        pattern = f"{glob_escape(self.prefix)}*"
 
         async def drop(r: aioredis.Redis) -> int:
             count = 0
@@ -551,7 +676,8 @@ def _element(row: Row) -> str:
     return (
         f'"u":{1 if row.turn_start else 0},"k":{row.tokens},'
         f'"a":{json.dumps(row.agent, ensure_ascii=False)},"r":{json.dumps(row.role, ensure_ascii=False)},'
-        f'"t":{row.created_at!r},"i":{row.data}}}'
+        f'"t":{row.created_at!r},"n":{row.terms_length},"w":{json.dumps(list(row.terms), ensure_ascii=False)},'
+        f'"i":{row.data}}}'
     )
 
 

@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from asdrp.memory.errors import StaleTurnError, StoreUnavailableError
+from asdrp.memory.recall import CorpusStats, Posting, item_terms
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
-from asdrp.memory.rows import Row, item_json
+from asdrp.memory.rows import Row, is_opaque, item_json
 from asdrp.memory.stores.base import StagedTurn, StoreBase, busy_error
 from asdrp.memory.stores.migrations.sqlite import migrate_sqlite
 from asdrp.memory.window import WindowRow
@@ -220,8 +221,12 @@ class SqliteStore(StoreBase):
         settle: str | None = None,
     ) -> None:
         values = [
-            (key.user, key.session_id, r.agent, r.role, int(r.turn_start), r.tokens, r.created_at, r.data) for r in rows
+            (key.user, key.session_id, r.agent, r.role, int(r.turn_start), r.tokens, r.created_at, r.data,
+             r.terms_length)
+            for r in rows
         ]
+        indexed = sum(1 for r in rows if r.terms)
+        indexed_length = sum(r.terms_length for r in rows)
         first_write = now if created_at is None else created_at
 
         def write(db: sqlite3.Connection) -> None:
@@ -232,20 +237,34 @@ class SqliteStore(StoreBase):
                     raise StaleTurnError(f"The interrupted turn of session {key.session_id!r} was already stored")
                 updated = db.execute(
                     "UPDATE sessions SET updated_at = MAX(updated_at, ?), item_count = item_count + ?, "
-                    "title = CASE WHEN title = '' THEN ? ELSE title END, agent_id = COALESCE(agent_id, ?) "
-                    f"WHERE {_KEY}",
-                    (now, len(values), title, agent_id, key.user, key.session_id),
+                    "title = CASE WHEN title = '' THEN ? ELSE title END, agent_id = COALESCE(agent_id, ?), "
+                    f"recall_items = recall_items + ?, recall_length = recall_length + ? WHERE {_KEY}",
+                    (now, len(values), title, agent_id, indexed, indexed_length, key.user, key.session_id),
                 ).rowcount
                 if not updated:  # first write of this conversation: create its registry row
                     db.execute(
-                        f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (key.user, key.session_id, agent_id, title, first_write, now, len(values)),
+                        f"INSERT INTO sessions ({_SESSION_COLUMNS}, recall_items, recall_length) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (key.user, key.session_id, agent_id, title, first_write, now, len(values), indexed,
+                         indexed_length),
                     )
                 db.executemany(
-                    "INSERT INTO items (user_id, session_id, agent, role, turn_start, tokens, created_at, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO items (user_id, session_id, agent, role, turn_start, tokens, created_at, data, "
+                    "terms_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
+                if indexed:
+                    # AUTOINCREMENT under the write lock: the batch got the ids last - n + 1 .. last
+                    first = db.execute("SELECT last_insert_rowid()").fetchone()[0] - len(values) + 1
+                    db.executemany(
+                        "INSERT INTO recall_postings (user_id, session_id, term, seq, tf, length) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (key.user, key.session_id, term, first + position, tf, row.terms_length)
+                            for position, row in enumerate(rows)
+                            for term, tf in row.terms.items()
+                        ],
+                    )
 
         await self._run_write(write, inline=len(values) <= INLINE_MAX_ITEMS)
 
@@ -306,21 +325,61 @@ class SqliteStore(StoreBase):
             for item, (seq, _, agent, role, created) in zip(items, rows)
         ]
 
+    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
+        def read(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], tuple[int, int] | None]:
+            marks = ",".join("?" * len(terms))
+            postings = db.execute(
+                f"SELECT term, seq, tf, length FROM recall_postings WHERE {_KEY} AND term IN ({marks})",
+                (key.user, key.session_id, *terms),
+            ).fetchall()
+            stats = db.execute(
+                f"SELECT recall_items, recall_length FROM sessions WHERE {_KEY}", (key.user, key.session_id)
+            ).fetchone()
+            return postings, stats
+
+        postings, stats = await self._run(read)
+        items, length = stats or (0, 0)
+        return [Posting(seq, term, tf, n) for term, seq, tf, n in postings], CorpusStats(items, length)
+
+    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
+        def read(db: sqlite3.Connection) -> list[tuple[int, str, str | None, str, float]]:
+            marks = ",".join("?" * len(seqs))
+            return db.execute(
+                f"SELECT id, data, agent, role, created_at FROM items WHERE id IN ({marks}) AND {_KEY}",
+                (*seqs, key.user, key.session_id),
+            ).fetchall()
+
+        rows = await self._run(read)
+        items = _decode_array([row[1] for row in rows])
+        return [
+            StoredItem(seq=seq, item=item, agent=agent, role=role, created_at=created)
+            for item, (seq, _, agent, role, created) in zip(items, rows)
+        ]
+
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
         def pop_newest(db: sqlite3.Connection) -> str | None:
             with self._write(db):
                 row = db.execute(
-                    f"SELECT id, data FROM items WHERE {_KEY} ORDER BY id DESC LIMIT 1", (key.user, key.session_id)
+                    f"SELECT id, data, terms_length FROM items WHERE {_KEY} ORDER BY id DESC LIMIT 1",
+                    (key.user, key.session_id),
                 ).fetchone()
                 if row is None:
                     return None
-                db.execute("DELETE FROM items WHERE id = ?", (row[0],))
-                db.execute(
-                    f"UPDATE sessions SET item_count = MAX(item_count - 1, 0), updated_at = MAX(updated_at, ?) "
-                    f"WHERE {_KEY}",
-                    (now, key.user, key.session_id),
+                seq, data, length = row
+                db.execute("DELETE FROM items WHERE id = ?", (seq,))
+                item = json.loads(data)
+                terms = {} if is_opaque(item) else item_terms(item)
+                db.executemany(
+                    f"DELETE FROM recall_postings WHERE {_KEY} AND term = ? AND seq = ?",
+                    [(key.user, key.session_id, term, seq) for term in terms],
                 )
-                return row[1]
+                db.execute(
+                    "UPDATE sessions SET item_count = MAX(item_count - 1, 0), updated_at = MAX(updated_at, ?), "
+                    "recall_items = MAX(recall_items - ?, 0), recall_length = MAX(recall_length - ?, 0) "
+                    f"WHERE {_KEY}",
+                    (now, int(length > 0), length, key.user, key.session_id),
+                )
+                return data
 
         data = await self._run_write(pop_newest)
         return None if data is None else json.loads(data)
@@ -330,8 +389,10 @@ class SqliteStore(StoreBase):
             with self._write(db):
                 db.execute(f"DELETE FROM items WHERE {_KEY}", (key.user, key.session_id))
                 db.execute(f"DELETE FROM staged_turns WHERE {_KEY}", (key.user, key.session_id))
+                db.execute(f"DELETE FROM recall_postings WHERE {_KEY}", (key.user, key.session_id))
                 db.execute(
-                    f"UPDATE sessions SET item_count = 0, updated_at = MAX(updated_at, ?) WHERE {_KEY}",
+                    "UPDATE sessions SET item_count = 0, updated_at = MAX(updated_at, ?), recall_items = 0, "
+                    f"recall_length = 0 WHERE {_KEY}",
                     (now, key.user, key.session_id),
                 )
 
@@ -375,7 +436,7 @@ class SqliteStore(StoreBase):
             with self._write(db):
                 gone = sum(
                     db.execute(f"DELETE FROM {table} WHERE {_KEY}", (key.user, key.session_id)).rowcount
-                    for table in ("items", "staged_turns", "sessions")
+                    for table in ("items", "staged_turns", "recall_postings", "sessions")
                 )
             return bool(gone)
 
@@ -386,6 +447,7 @@ class SqliteStore(StoreBase):
             with self._write(db):
                 db.execute("DELETE FROM items WHERE user_id = ?", (user,))
                 db.execute("DELETE FROM staged_turns WHERE user_id = ?", (user,))
+                db.execute("DELETE FROM recall_postings WHERE user_id = ?", (user,))
                 return db.execute("DELETE FROM sessions WHERE user_id = ?", (user,)).rowcount
 
         return await self._run_write(delete_all, inline=False)
@@ -400,6 +462,7 @@ class SqliteStore(StoreBase):
                 for user, session_id in old:
                     items += db.execute(f"DELETE FROM items WHERE {_KEY}", (user, session_id)).rowcount
                     db.execute(f"DELETE FROM staged_turns WHERE {_KEY}", (user, session_id))
+                    db.execute(f"DELETE FROM recall_postings WHERE {_KEY}", (user, session_id))
                     sessions += db.execute(f"DELETE FROM sessions WHERE {_KEY}", (user, session_id)).rowcount
                 # interrupted turns nobody resumed within the age limit go too
                 db.execute("DELETE FROM staged_turns WHERE created_at < ?", (cut,))
@@ -433,13 +496,22 @@ class SqliteStore(StoreBase):
     async def _remove_before(self, key: ConversationKey, seq: int) -> int:
         def remove(db: sqlite3.Connection) -> int:
             with self._write(db):
+                indexed, length = db.execute(
+                    f"SELECT count(*) FILTER (WHERE terms_length > 0), coalesce(sum(terms_length), 0) FROM items "
+                    f"WHERE {_KEY} AND id < ?",
+                    (key.user, key.session_id, seq),
+                ).fetchone()
                 removed = db.execute(
                     f"DELETE FROM items WHERE {_KEY} AND id < ?", (key.user, key.session_id, seq)
                 ).rowcount
+                db.execute(
+                    f"DELETE FROM recall_postings WHERE {_KEY} AND seq < ?", (key.user, key.session_id, seq)
+                )
                 if removed:
                     db.execute(
-                        f"UPDATE sessions SET item_count = MAX(item_count - ?, 0) WHERE {_KEY}",
-                        (removed, key.user, key.session_id),
+                        "UPDATE sessions SET item_count = MAX(item_count - ?, 0), recall_items = MAX(recall_items - ?, 0), "
+                        f"recall_length = MAX(recall_length - ?, 0) WHERE {_KEY}",
+                        (removed, indexed, length, key.user, key.session_id),
                     )
             return removed
 

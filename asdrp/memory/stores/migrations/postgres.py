@@ -79,6 +79,49 @@ async def m003_staged_turns(conn: AsyncConnection, s: str) -> None:
     )
 
 
+@PG_MIGRATIONS
+async def m004_recall_index(conn: AsyncConnection, s: str) -> None:
+    """A per-conversation inverted index for recall (btree keyed by conversation first, so a query
+    reads only that conversation's postings of its terms) and the counters its ranking needs.
+
+    Existing items are indexed with the rules of asdrp.memory.recall as of this migration.
+    """
+    import json
+
+    from asdrp.memory.recall import item_terms
+    from asdrp.memory.rows import is_opaque
+
+    await _exec(
+        conn,
+        f"""CREATE TABLE {s}.recall_postings (
+            user_id TEXT NOT NULL, session_id TEXT NOT NULL, term TEXT NOT NULL, seq BIGINT NOT NULL,
+            tf INTEGER NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (user_id, session_id, term, seq))""",
+    )
+    await _exec(conn, f"ALTER TABLE {s}.items ADD COLUMN terms_length INTEGER NOT NULL DEFAULT 0")
+    await _exec(conn, f"ALTER TABLE {s}.sessions ADD COLUMN recall_items INTEGER NOT NULL DEFAULT 0")
+    await _exec(conn, f"ALTER TABLE {s}.sessions ADD COLUMN recall_length BIGINT NOT NULL DEFAULT 0")
+    rows = (await conn.execute(text(f"SELECT id, user_id, session_id, data FROM {s}.items"))).all()
+    for seq, user, session_id, data in rows:
+        item = json.loads(data)
+        terms = {} if is_opaque(item) else item_terms(item)
+        if not terms:
+            continue
+        length = sum(terms.values())
+        await conn.execute(
+            text(f"INSERT INTO {s}.recall_postings VALUES (:u, :s, :t, :q, :f, :n)"),
+            [{"u": user, "s": session_id, "t": t, "q": seq, "f": f, "n": length} for t, f in terms.items()],
+        )
+        await conn.execute(text(f"UPDATE {s}.items SET terms_length = :n WHERE id = :q"), {"n": length, "q": seq})
+    await _exec(
+        conn,
+        f"""UPDATE {s}.sessions x SET
+              recall_items = (SELECT count(*) FROM {s}.items i WHERE i.user_id = x.user_id
+                              AND i.session_id = x.session_id AND i.terms_length > 0),
+              recall_length = (SELECT coalesce(sum(terms_length), 0) FROM {s}.items i WHERE i.user_id = x.user_id
+                               AND i.session_id = x.session_id)""",
+    )
+
+
 async def migrate_postgres(conn: AsyncConnection, schema: str, *, upto: int | None = None) -> list[str]:
     """Bring `schema` up to date (or to version `upto`); returns the names of the migrations that ran.
 

@@ -6,12 +6,18 @@ records the version, so a store refuses a layout newer than it knows and upgrade
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
 from asdrp.memory.errors import MemoryStoreError
 from asdrp.memory.stores.migrations import MigrationRegistry
+
+def glob_escape(value: str) -> str:
+    """`value` with the glob metacharacters of SCAN MATCH escaped."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", value)
+
 
 RedisMigration = Callable[[aioredis.Redis, str], Awaitable[None]]
 REDIS_MIGRATIONS: MigrationRegistry[RedisMigration] = MigrationRegistry("redis")
@@ -22,6 +28,38 @@ async def m001_initial(client: aioredis.Redis, prefix: str) -> None:
     """The first layout: per conversation `:items` (list) and `:info` (hash), per user `:sessions`
     (sorted set), plus `:staged` (hash of interrupted turns). Data written before versioning began
     already has this layout, so there is nothing to rewrite."""
+
+
+@REDIS_MIGRATIONS
+async def m002_recall_index(client: aioredis.Redis, prefix: str) -> None:
+    """Index the items written before recall existed: each element gains its recall length ("n") and
+    terms ("w"), and its terms' posting strings and the conversation's term set and counters are
+    built, one conversation per MULTI/EXEC. Idempotent: elements that already carry "w" are kept."""
+    import json
+
+    from asdrp.memory.recall import item_terms
+    from asdrp.memory.rows import is_opaque
+
+    async for raw in client.scan_iter(match=f"{glob_escape(prefix)}{{*}}/*:items", count=500):
+        items_key = raw.decode()
+        base = items_key[: -len(":items")]
+        elements = [json.loads(e) for e in await client.lrange(items_key, 0, -1)]
+        if not elements or all("w" in e for e in elements):
+            continue
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(items_key, f"{base}:terms")
+        indexed = length = 0
+        for element in elements:
+            terms = {} if is_opaque(element["i"]) else item_terms(element["i"])
+            element["n"], element["w"] = sum(terms.values()), list(terms)
+            for term, tf in terms.items():
+                pipe.append(f"{base}:t:{term}", f" {element['s']}:{tf}:{element['n']}")
+                pipe.sadd(f"{base}:terms", term)
+            indexed += 1 if terms else 0
+            length += element["n"]
+        pipe.rpush(items_key, *(json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in elements))
+        pipe.hset(f"{base}:info", mapping={"recall_items": indexed, "recall_length": length})
+        await pipe.execute()
 
 
 async def migrate_redis(client: aioredis.Redis, prefix: str) -> list[str]:

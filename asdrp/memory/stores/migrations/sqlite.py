@@ -88,6 +88,51 @@ def m004_user_id_and_staged_turns(db: sqlite3.Connection) -> None:
     )
 
 
+@SQLITE_MIGRATIONS
+def m005_recall_index(db: sqlite3.Connection) -> None:
+    """A per-conversation inverted index for recall, and the counters its ranking needs.
+
+    The postings' primary key starts with the conversation, so a query reads only that
+    conversation's entries of its terms, however many conversations the file holds. Existing items
+    are indexed with the rules of asdrp.memory.recall as of this migration.
+    """
+    from asdrp.memory.recall import item_terms
+    from asdrp.memory.rows import is_opaque
+
+    db.execute(
+        """CREATE TABLE recall_postings (
+            user_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            term TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            tf INTEGER NOT NULL,
+            length INTEGER NOT NULL,
+            PRIMARY KEY (user_id, session_id, term, seq)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("ALTER TABLE items ADD COLUMN terms_length INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN recall_items INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN recall_length INTEGER NOT NULL DEFAULT 0")
+    lengths = []
+    for seq, user, session_id, data in db.execute("SELECT id, user_id, session_id, data FROM items").fetchall():
+        item = json.loads(data)
+        terms = {} if is_opaque(item) else item_terms(item)
+        length = sum(terms.values())
+        db.executemany(
+            "INSERT INTO recall_postings (user_id, session_id, term, seq, tf, length) VALUES (?, ?, ?, ?, ?, ?)",
+            [(user, session_id, term, seq, tf, length) for term, tf in terms.items()],
+        )
+        lengths.append((length, seq))
+    db.executemany("UPDATE items SET terms_length = ? WHERE id = ?", lengths)
+    db.execute(
+        """UPDATE sessions SET
+             recall_items = (SELECT count(*) FROM items i WHERE i.user_id = sessions.user_id
+                             AND i.session_id = sessions.session_id AND i.terms_length > 0),
+             recall_length = (SELECT coalesce(sum(terms_length), 0) FROM items i WHERE i.user_id = sessions.user_id
+                              AND i.session_id = sessions.session_id)"""
+    )
+
+
 def applied_versions(db: sqlite3.Connection) -> set[int]:
     """Versions recorded in schema_migrations (empty for a brand-new database)."""
     db.execute(
