@@ -47,7 +47,7 @@ class ConversationOrchestrator(abc.ABC):
         sid = validate_session_id(session_id) if session_id is not None else new_session_id()
         key = ConversationKey(validate_caller(user if user is not None else DEFAULT_USER), sid)
         async with self.memory.lock(key, wait=self.wait_when_busy):
-            state = await self.memory.load(key)
+            state = await self.memory.load(key, query.strip())
             turn = await self._answer(query.strip(), state)
             await self.memory.record_turn(key, turn)
         return RouteResult(

@@ -20,6 +20,8 @@ from typing import Any
 
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.memory import ConversationKey, SessionStore, WindowSettings, message_text
+from asdrp.memory.recall_input import earlier_context
+from asdrp.memory.stores.base import RECALL_QUERY_MAX_CHARS
 from asdrp.memory.ids import MAX_ID_LENGTH
 from asdrp.orchestration.settings import MemorySettings
 
@@ -80,6 +82,8 @@ class ConversationState:
     key: ConversationKey
     window: list[dict[str, Any]]
     """Recent transcript items, oldest first (bounded by the memory settings)."""
+    earlier: list[dict[str, Any]] = field(default_factory=list)
+    """Items recalled from further back for this turn's message, behind their marker (or empty)."""
     previous_route: dict[str, Any] = field(default_factory=dict)
     """The previous turn's routing record: {"experts": [...], "capabilities": [...], ...}."""
 
@@ -156,9 +160,17 @@ class ConversationMemory:
         """The turn lock of a conversation (one turn at a time; different conversations in parallel)."""
         return self.transcript.lock(key, wait=wait)
 
-    async def load(self, key: ConversationKey) -> ConversationState:
-        """The transcript window and previous routing; forgets side memory of a deleted conversation."""
+    async def load(self, key: ConversationKey, query: str = "") -> ConversationState:
+        """The transcript window, what recall finds for `query` beyond it, and the previous routing.
+
+        Forgets the side memory of a deleted conversation.
+        """
         window = await self.transcript.window(key, self.settings.window)
+        earlier: list[dict[str, Any]] = []
+        recall = self.settings.recall
+        if window and recall.enabled and query:
+            found = await self.transcript.recall(key, query[:RECALL_QUERY_MAX_CHARS], limit=2 * recall.max_items)
+            earlier = earlier_context(found, window, recall)
         routes = await self.tools.window(route_key(key), WindowSettings(max_items=1))
         route: dict[str, Any] = {}
         if routes:
@@ -171,7 +183,7 @@ class ConversationMemory:
                     route = json.loads(message_text(routes[-1]))
                 except ValueError:
                     route = {}
-        return ConversationState(key, window, route)
+        return ConversationState(key, window, earlier=earlier, previous_route=route)
 
     async def _forget(self, key: ConversationKey) -> None:
         await self.tools.delete(route_key(key))
@@ -191,7 +203,8 @@ class ConversationMemory:
         for item in own:
             by_answer.setdefault(str(item.get(_ANSWER_TAG)), []).append(item)
         in_window = {str(item.get("id")) for item in state.window if item.get("role") == "assistant"}
-        merged = [clean(item) for item in own if str(item.get(_ANSWER_TAG)) not in in_window]  # older turns
+        merged = list(state.earlier)
+        merged += [clean(item) for item in own if str(item.get(_ANSWER_TAG)) not in in_window]  # older turns
         for item in state.window:
             if item.get("role") == "assistant":
                 merged.extend(clean(tool) for tool in by_answer.get(str(item.get("id")), ()))

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from asdrp.agents.config_loader import ConfigError
+from asdrp.memory.recall_input import RecallSettings
 from asdrp.memory import WindowSettings
 from asdrp.memory.paths import home_dir
 
@@ -150,6 +151,8 @@ class MemorySettings:
     """At most this many of a specialist's own stored tool items are given back to it."""
     wait_when_busy: bool
     """True: a second request on a busy conversation waits; False: it is refused with SessionBusyError."""
+    recall: RecallSettings = RecallSettings()
+    """What each turn recalls from the whole transcript, beyond the window, for every specialist."""
 
     @property
     def location(self) -> str:
@@ -180,5 +183,11 @@ def read_memory(top: Section, default_file: str) -> MemorySettings:
     tokens = memory.integer("context_tokens", None, minimum=1, optional=True)
     tool_items = memory.integer("tool_memory_items", 20, minimum=0)
     wait = memory.boolean("wait_when_busy", True)
+    recall = RecallSettings(
+        max_items=memory.integer("recall_items", RecallSettings.max_items, minimum=0),
+        max_tokens=memory.integer("recall_tokens", RecallSettings.max_tokens, minimum=1),
+    )
     memory.finish()
-    return MemorySettings(kind, url, path, tools_path, WindowSettings(max_items=items, max_tokens=tokens), tool_items, wait)
+    return MemorySettings(
+        kind, url, path, tools_path, WindowSettings(max_items=items, max_tokens=tokens), tool_items, wait, recall
+    )
