@@ -184,8 +184,8 @@ class SharedOursTurn(OursTurn):
 
     @classmethod
     async def open(cls, kind: str, size: int) -> "SharedOursTurn":
-        from asdrp.memory.postgres_store import PostgresSettings, PostgresStore
-        from asdrp.memory.redis_store import RedisSettings, RedisStore
+        from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
+        from asdrp.memory.stores.redis import RedisSettings, RedisStore
 
         name = uuid.uuid4().hex[:10]
         store = (PostgresStore(PG_URL, PostgresSettings(schema=f"bench_{name}")) if kind == "postgres"

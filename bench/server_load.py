@@ -332,7 +332,7 @@ def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: s
         results.append(result)
 
         async def drop() -> None:
-            store = open_store(kind, url=url)
+            store = open_store(url)
             try:
                 await (store.drop_prefix() if kind == "redis" else store.drop_schema())  # type: ignore[attr-defined]
             finally:

@@ -16,9 +16,10 @@ from typing import Any, Optional
 
 import yaml
 
-from asdrp.memory.ids import validate_session_id
 from asdrp.memory.errors import InvalidSessionIdError
+from asdrp.memory.ids import validate_session_id
 from asdrp.memory.paths import home_dir
+from asdrp.memory.retention import parse_duration
 
 CONFIG_ENV_VAR = "ASDRP_CONFIG"
 """Environment variable naming the agents YAML used when no path is given."""
@@ -170,23 +171,18 @@ def _session_memory(check: _Checker, where: str, raw: Any, base: SessionMemoryCo
     return config
 
 
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def _duration(check: _Checker, where: str, value: Any) -> float | None:
-    """Seconds from a number or a string like "90s", "15m", "12h", "30d", "2w"; null = no limit."""
+    """Seconds from a number or a string like "90s", "15m", "12h", "30d", "2w"; null = no limit.
+
+    The rule is `asdrp.memory.retention.parse_duration` (also `asdrp sessions prune --max-age`); its
+    ValueError becomes a ConfigError naming the file, the agent and the key.
+    """
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip()[:-1].replace(".", "", 1).isdigit() and value.strip()[-1] in _DURATION_UNITS:
-        text = value.strip()
-        seconds = float(text[:-1]) * _DURATION_UNITS[text[-1]]
-    else:
-        raise check.fail(where, f"expected seconds or a duration like '12h' or '30d', got {value!r}")
-    if seconds <= 0:
-        raise check.fail(where, f"must be positive, got {value!r}")
-    return seconds
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise check.fail(where, str(exc)) from None
 
 
 def _model(check: _Checker, where: str, raw: Any, base: ModelConfig) -> ModelConfig:

@@ -1,4 +1,4 @@
-"""Which retention limits apply to which store, for the server's periodic sweep and `asdrp sessions prune`.
+"""Which retention limits apply to which store: one answer for the server's sweep and `asdrp sessions prune`.
 
 Limits come from each agent's `session_memory` block (`max_age`, `max_items`); conversations in a
 store shared by several agents are kept as long as the most lenient of them asks. Orchestrator
@@ -7,13 +7,17 @@ transcripts follow `defaults.session_memory`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asdrp.memory.retention import RetentionPolicy, merge_policies
-from asdrp.memory.store import SessionStore
+
+if TYPE_CHECKING:
+    from asdrp.memory import SessionStore
 
 
-def retention_plans(factory: Any, extra_stores: list[SessionStore] | None = None) -> list[tuple[SessionStore, RetentionPolicy]]:
+def retention_plans(
+    factory: Any, extra_stores: list[SessionStore] | None = None
+) -> list[tuple[SessionStore, RetentionPolicy]]:
     """(store, policy) for every store the agents use, plus those of `extra_stores` no agent uses
     (the orchestrators' transcripts) under the defaults' policy."""
     grouped: list[tuple[SessionStore, list[RetentionPolicy]]] = []

@@ -18,9 +18,9 @@ from fastapi.staticfiles import StaticFiles
 
 from asdrp.memory.ids import DEFAULT_USER
 from asdrp.memory.retention import RetentionSweeper
+from asdrp.orchestration.retention import retention_plans
 from asdrp.server.auth import ApiKeyAuthenticator
 from asdrp.server.errors import install_error_handlers
-from asdrp.server.retention import retention_plans
 from asdrp.server.routes import agents, chat, health, sessions, web
 from asdrp.server.routes.web import STATIC_DIR
 from asdrp.server.services import Catalog, ServerServices
@@ -76,8 +76,9 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # `asdrp serve` says so on the console once for all its workers; each worker only logs it.
         if settings.local_mode:
-            log.warning(
+            log.info(
                 "asdrp: local mode (no ASDRP_API_KEYS): every request is user %r; bound to %s",
                 DEFAULT_USER,
                 settings.host,

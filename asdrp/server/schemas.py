@@ -28,6 +28,8 @@ class HealthResponse(BaseModel):
     agents: int
     """How many agents and orchestrators can be addressed."""
     version: str
+    pid: int
+    """The answering server process: tells the workers of `asdrp serve --workers N` apart."""
 
 
 class AgentDescriptor(BaseModel):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 from asdrp.memory.errors import InvalidSessionIdError
 from asdrp.memory.ids import validate_caller
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_WORKERS = 64
+"""Most worker processes `asdrp serve` starts: more is a typo, not a deployment."""
 
 
 class SettingsError(ValueError):
@@ -91,6 +92,8 @@ class ServerSettings(BaseSettings):
     """Every this many seconds, apply the agents' retention (max_age / max_items) to their stores; 0 = never."""
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     """uvicorn log level."""
+    workers: int = Field(1, ge=1, le=MAX_WORKERS)
+    """`asdrp serve`: how many uvicorn worker processes serve this app on one port (each reads these settings)."""
 
     @field_validator("api_keys", mode="before")
     @classmethod

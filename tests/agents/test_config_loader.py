@@ -120,6 +120,12 @@ def test_retention_keys_accept_durations(tmp_path: Path) -> None:
     assert loader.get("clock").session_memory.max_age == 90
 
 
+@pytest.mark.parametrize(("value", "seconds"), [("90s", 90), ("15m", 900), ("1.5h", 5400), ("2w", 14 * 86400)])
+def test_retention_durations_follow_the_one_duration_rule(tmp_path: Path, value: str, seconds: float) -> None:
+    text = "agents:\n" + AGENT.format(name="geo") + f"    session_memory:\n      max_age: {value}\n"
+    assert AgentConfigLoader(write(tmp_path, text)).get("geo").session_memory.max_age == seconds
+
+
 @pytest.mark.parametrize("value", ["soon", "-3d", "0", "12x", "true"])
 def test_bad_retention_duration_is_named(tmp_path: Path, value: str) -> None:
     text = "agents:\n" + AGENT.format(name="geo") + f"    session_memory:\n      max_age: {value}\n"

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ASDRP = shutil.which("asdrp", path=str(Path(sys.executable).parent)) or "asdrp"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {**os.environ, "ASDRP_HOME": str(tmp_path), "ASDRP_CONFIG": str(REPO / "config" / "open_agents.yaml")}
-    for name in ("OPENAI_API_KEY", "ASDRP_SESSION_URL"):
-        environment.pop(name, None)
-    return environment
-
-
-def asdrp(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ASDRP, *args], input=stdin, env=env, capture_output=True, text=True, timeout=120)
+from tests.cli.conftest import asdrp
 
 
 def test_agents_lists_agents_with_their_session_memory(env: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -166,14 +166,20 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`asdrp serve` as a real subprocess on a free loopback port."""
+    """`asdrp serve [args]` as a real subprocess on a free loopback port."""
 
-    def __init__(self, home: Path, env: dict[str, str] | None = None, config: Path = AGENTS_YAML) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str] | None = None, config: Path = AGENTS_YAML, args: Sequence[str] = ()
+    ) -> None:
         self.home = home
+        self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ASDRP_SESSION_URL", "ASDRP_API_KEYS")},
+            **{
+                k: v for k, v in os.environ.items()
+                if k not in ("OPENAI_API_KEY", "ASDRP_SESSION_URL", "ASDRP_API_KEYS", "ASDRP_WORKERS")
+            },
             "ASDRP_HOME": str(home),
             "ASDRP_CONFIG": str(config),
             "ASDRP_LOG_LEVEL": "warning",
@@ -186,7 +192,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "asdrp.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "asdrp.cli", "serve", "--port", str(self.port), *self.args],
             env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT, text=True, cwd=str(self.home),
         )
         deadline = time.monotonic() + 60

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Depends, Response
 
 from asdrp.server.schemas import HealthResponse
@@ -19,11 +21,12 @@ except Exception:  # running from a source tree that was never installed
 
 @router.get("/health", response_model=HealthResponse)
 async def health(services: ServerServices = Depends(get_services)) -> HealthResponse:
-    """Liveness: always `ok` while the server runs; says whether API keys are required."""
+    """Liveness: always `ok` while the server runs; says whether API keys are required and which process answers."""
     return HealthResponse(
         mode="local" if services.settings.local_mode else "api_keys",
         agents=len(services.catalog.descriptors()),
         version=VERSION,
+        pid=os.getpid(),
     )
 
 

@@ -6,13 +6,13 @@ there (404), whatever its id.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from asdrp.memory.ids import validate_session_id
 from asdrp.memory.records import SessionInfo, StoredItem
+from asdrp.memory.rows import item_text
 from asdrp.server.auth import current_user
 from asdrp.server.errors import ApiError
 from asdrp.server.schemas import DeletedSessions, ErrorResponse, SessionDetail, SessionItem, SessionList, SessionSummary
@@ -25,23 +25,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
 }
-
-
-def item_text(item: dict[str, Any]) -> str:
-    """Readable text of a stored SDK item (message parts joined; tool calls as name(arguments))."""
-    kind = item.get("type")
-    if kind == "function_call":
-        return f"{item.get('name', '?')}({item.get('arguments', '')})"
-    if kind == "function_call_output":
-        output = item.get("output", "")
-        return output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
-    content = item.get("content", "")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [part.get("text", "") for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
-        return "".join(parts)
-    return json.dumps(item, ensure_ascii=False)[:2000]
 
 
 def render_item(stored: StoredItem) -> SessionItem:
