@@ -51,6 +51,10 @@ class SessionMemoryConfig:
     """Retention: seconds after its last update a conversation is deleted (YAML: 3600, "12h", "30d"); null = keep."""
     max_items: Optional[int] = None
     """Retention: items kept per conversation (oldest whole turns dropped first); null = keep all."""
+    recall_items: int = 6
+    """Items recalled from the whole conversation for each message, beyond the window; 0 = off."""
+    recall_tokens: int = 1000
+    """Estimated token budget of those recalled items."""
 
     @property
     def is_active(self) -> bool:
@@ -153,6 +157,12 @@ def _session_memory(check: _Checker, where: str, raw: Any, base: SessionMemoryCo
         if tokens is not None and tokens < 1:
             raise check.fail(f"{where}.context_tokens", f"must be at least 1 or null, got {tokens}")
         values["context_tokens"] = tokens
+    for key, minimum in (("recall_items", 0), ("recall_tokens", 1)):
+        if key in raw:
+            count = check.typed(f"{where}.{key}", raw[key], int)
+            if count < minimum:
+                raise check.fail(f"{where}.{key}", f"must be at least {minimum}, got {count}")
+            values[key] = count
     if "max_age" in raw:
         values["max_age"] = _duration(check, f"{where}.max_age", raw["max_age"])
     if "max_items" in raw:

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from agents import Runner
+from agents import RunConfig, Runner
 from openai.types.responses import ResponseTextDeltaEvent
 
 from asdrp.agents.agent_factory import AgentFactory
-from asdrp.memory import DEFAULT_USER, ConversationSession, new_session_id, validate_session_id, validate_caller
+from asdrp.memory import DEFAULT_USER, ConversationSession, new_session_id, validate_caller, validate_session_id
+from asdrp.memory.recall_input import RecallSettings, recall_filter
 from asdrp.models import model_label
 from asdrp.orchestration.base import RouteResult, StreamEvent
 
@@ -30,6 +31,14 @@ class SpecialistResponder:
         self.agent_id = config.name
         self.display_name = config.display_name
         self.wait_when_busy = wait_when_busy
+        memory = config.session_memory
+        self.recall = RecallSettings(max_items=memory.recall_items, max_tokens=memory.recall_tokens)
+
+    def _run_config(self, session: ConversationSession | None) -> RunConfig | None:
+        """Recall for the agent's own conversation (its `recall_items` / `recall_tokens`), when it has one."""
+        if session is None or not self.recall.enabled:
+            return None
+        return RunConfig(call_model_input_filter=recall_filter(session, self.recall))
 
     def _prepare(self, query: str, session_id: str | None, user: str | None) -> tuple[str, ConversationSession | None]:
         if not isinstance(query, str) or not query.strip():
@@ -53,7 +62,7 @@ class SpecialistResponder:
         sid, session = self._prepare(query, session_id, user)
         agent = await self.factory.get_agent(self.agent_id)
         async with self._lock(session):
-            result = await Runner.run(agent, query.strip(), session=session)
+            result = await Runner.run(agent, query.strip(), session=session, run_config=self._run_config(session))
         return self._result(str(result.final_output or ""), sid, session, agent.model)
 
     async def stream_query(
@@ -68,7 +77,9 @@ class SpecialistResponder:
             return
         try:
             async with self._lock(session):
-                streamed = Runner.run_streamed(agent, query.strip(), session=session)
+                streamed = Runner.run_streamed(
+                    agent, query.strip(), session=session, run_config=self._run_config(session)
+                )
                 try:
                     async for event in streamed.stream_events():
                         if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent):

@@ -137,3 +137,23 @@ def test_yaml_boolean_agent_name_is_explained(tmp_path: Path) -> None:
     text = "agents:\n  off:\n    module: asdrp.agents.single.chitchat_agent\n    function: create_chitchat_agent\n"
     with pytest.raises(ConfigError, match="agent names must be strings"):
         AgentConfigLoader(write(tmp_path, text))
+
+
+def test_recall_keys_default_validate_and_turn_off(tmp_path: Path) -> None:
+    from asdrp.agents.config_loader import AgentConfigLoader
+
+    def load(block: str) -> object:
+        path = tmp_path / "agents.yaml"
+        path.write_text(
+            "agents:\n  geo:\n    display_name: Geo\n    module: asdrp.agents.single.geo_agent\n"
+            f"    function: create_geo_agent\n    session_memory:\n{block}"
+        )
+        return AgentConfigLoader(path).get("geo").session_memory
+
+    defaults = load("      type: sqlite\n")
+    assert (defaults.recall_items, defaults.recall_tokens) == (6, 1000)
+    assert load("      recall_items: 0\n").recall_items == 0
+    for bad, key in (("      recall_items: -1\n", "recall_items"), ("      recall_tokens: 0\n", "recall_tokens"),
+                     ("      recall_items: many\n", "recall_items")):
+        with pytest.raises(ConfigError, match=key):
+            load(bad)

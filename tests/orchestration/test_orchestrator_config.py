@@ -80,8 +80,30 @@ async def test_memory_type_none_still_keeps_a_file_transcript(kind: str, factory
 
 
 async def test_context_items_bounds_what_specialists_see(factory: AgentFactory, tmp_path) -> None:
-    path = write_yaml(tmp_path / "moe.yaml", MOE_YAML, lambda d: d["memory"].update(context_items=2))
+    path = write_yaml(tmp_path / "moe.yaml", MOE_YAML, lambda d: d["memory"].update(context_items=2, recall_items=0))
     moe = await build("moe", factory, path)
     sid = (await moe.route_query("My name is Zorblax")).session_id
     await moe.route_query("Where is Paris?", sid)
     assert "Zorblax" not in (await moe.route_query("What is my name?", sid)).answer
+
+
+async def test_recall_reaches_beyond_a_small_window_and_recall_items_zero_turns_it_off(
+    factory: AgentFactory, tmp_path
+) -> None:
+    for recall_items, remembered in ((6, True), (0, False)):
+        path = write_yaml(
+            tmp_path / f"moe{recall_items}.yaml", MOE_YAML,
+            lambda d, n=recall_items: d["memory"].update(context_items=2, recall_items=n),
+        )
+        moe = await build("moe", factory, path)
+        sid = (await moe.route_query("My name is Zorblax")).session_id
+        for place in ("Paris", "Lisbon", "Kyoto"):
+            await moe.route_query(f"Where is {place}?", sid)
+        assert ("Zorblax" in (await moe.route_query("What is my name?", sid)).answer) is remembered
+
+
+async def test_bad_recall_keys_are_refused_naming_the_key(tmp_path) -> None:
+    for bad in ({"recall_items": -1}, {"recall_tokens": 0}, {"recall_items": "many"}):
+        path = write_yaml(tmp_path / "bad.yaml", MOE_YAML, lambda d, b=bad: d["memory"].update(b))
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            load_moe_config(path, None)
