@@ -16,21 +16,22 @@ import asyncio
 import json
 import os
 import socket
-import uuid
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from agents import SQLiteSession
 
-from asdrp.memory import ConversationSession, SqliteStore
+from asdrp.memory import ConversationKey, ConversationSession, SqliteStore
+from asdrp.memory.rows import make_rows, title_from
 
 SIZES = (10, 100, 1_000, 10_000)
 WINDOW_ITEMS = 50
@@ -162,9 +163,29 @@ class RawTurn:
         self.db.close()
 
 
+class UnindexedSqliteStore(SqliteStore):
+    """Our SQLite store with the recall index left empty: what a turn cost before recall existed."""
+
+    async def append(self, key: Any, items: Any, *, agent: str | None, agent_id: str | None = None,
+                     settle: str | None = None) -> None:
+        now = time.time()
+        rows = make_rows(key, list(items), agent=agent, created_at=now)  # no `index=`: no postings
+        await self._append_rows(key, rows, agent_id=agent_id, title=title_from(items), now=now, created_at=now,
+                                settle=settle)
+
+
+class UnindexedTurn(OursTurn):
+    @classmethod
+    async def open(cls, path: Path | None, size: int) -> OursTurn:
+        self = cls(UnindexedSqliteStore(path), size)
+        await self.store.append(self.session.key, history(size), agent="bench")
+        return self
+
+
 CONTENDERS: list[Contender] = [
     Contender("ours sqlite memory", lambda d, n: OursTurn.open(None, n)),
     Contender("ours sqlite file", lambda d, n: OursTurn.open(d / "ours.db", n)),
+    Contender("ours sqlite file, no recall index", lambda d, n: UnindexedTurn.open(d / "plain.db", n)),
     Contender("SDK SQLiteSession file get_items()", lambda d, n: SdkTurn.open(d / "sdk.db", n, None)),
     Contender(f"SDK SQLiteSession file limit={SDK_LIMIT}", lambda d, n: SdkTurn.open(d / "sdk.db", n, SDK_LIMIT)),
     Contender("raw sqlite3 (lower bound)", lambda d, n: RawTurn.open(d / "raw.db", n)),
@@ -183,7 +204,7 @@ class SharedOursTurn(OursTurn):
     """Ours on PostgreSQL / Redis, in a namespace (schema / key prefix) of its own, dropped at close."""
 
     @classmethod
-    async def open(cls, kind: str, size: int) -> "SharedOursTurn":
+    async def open(cls, kind: str, size: int) -> SharedOursTurn:
         from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
         from asdrp.memory.stores.redis import RedisSettings, RedisStore
 
@@ -212,12 +233,12 @@ class SdkSharedTurn(SdkTurn):
         self.cleanup = cleanup
 
     @classmethod
-    async def open(cls, kind: str, size: int) -> "SdkSharedTurn":
+    async def open(cls, kind: str, size: int) -> SdkSharedTurn:
         name = uuid.uuid4().hex[:10]
         if kind == "postgres":
+            from agents.extensions.memory import SQLAlchemySession
             from sqlalchemy import text
             from sqlalchemy.ext.asyncio import create_async_engine
-            from agents.extensions.memory import SQLAlchemySession
 
             schema = f"bench_sdk_{name}"
             url = PG_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -303,6 +324,8 @@ def render(results: dict[str, dict[int, float]]) -> None:
     ours, sdk20, raw = results["ours sqlite file"], results[f"SDK SQLiteSession file limit={SDK_LIMIT}"], results["raw sqlite3 (lower bound)"]
     rows.append([f"SDK limit={SDK_LIMIT} / ours file", *[ratio(sdk20[s], ours[s]) for s in SIZES], "", ""])
     rows.append(["ours file / raw", *[ratio(ours[s], raw[s]) for s in SIZES], "", ""])
+    plain = results["ours sqlite file, no recall index"]
+    rows.append(["ours file / no recall index", *[ratio(ours[s], plain[s]) for s in SIZES], "", ""])
     shared = [(kind, o, k) for kind, o, k in SHARED_PAIRS if o in results and k in results]
     for _, o, k in shared:
         rows.append([f"{k.split(' limit')[0]} / {o}", *[ratio(results[k][s], results[o][s]) for s in SIZES], "", ""])
@@ -325,6 +348,9 @@ def render(results: dict[str, dict[int, float]]) -> None:
     flat_window = max(results[n][SIZES[-1]] / results[n][SIZES[1]] for n in ours_names)
     faster = min(sdk20[s] / ours[s] for s in SIZES)
     floor = max(ours[s] / raw[s] for s in SIZES)
+    indexing = max(ours[s] / plain[s] for s in SIZES)
+    print(f"target recall: a turn with its indexing within 1.5x of one without: {indexing:.2f}x "
+          f"{'OK' if indexing <= 1.5 else 'MISSED'}")
     print(f"targets: ours flat (10k/10 <= 1.3x): {flat:.2f}x {'OK' if flat <= 1.3 else 'MISSED'} "
           f"(10k/100, same 50-item window: {flat_window:.2f}x); "
           f">= 3x faster than SDK limit={SDK_LIMIT}: {faster:.2f}x {'OK' if faster >= 3 else 'MISSED'}; "
@@ -338,10 +364,96 @@ def render(results: dict[str, dict[int, float]]) -> None:
               f"{speedup:.2f}x {'OK' if speedup >= 1 else 'MISSED'}")
 
 
+# --- recall: cost per query on one conversation, and isolation from the rest of the store -----------
+
+VOCABULARY = [f"{stem}{suffix}" for stem in (
+    "river", "garden", "ticket", "violin", "harbor", "lantern", "pepper", "meadow", "castle", "engine", "canvas",
+    "marble", "orchard", "saddle", "compass", "velvet", "beacon", "thunder", "quartz", "falcon", "ember", "glacier",
+    "hazel", "island", "jasmine", "kettle", "lagoon", "mosaic", "nectar", "oyster", "pebble", "quiver", "raven",
+    "summit", "timber", "umbrella", "valley", "willow", "yonder", "zephyr") for suffix in ("", "s", "ing", "ed", "er")]
+
+
+def sentence(rng: Any, n: int) -> str:
+    """A message of 6-18 words drawn Zipf-like from VOCABULARY (word k about 1/k as frequent as word 1), by one
+    of two speakers whose name starts every message (as LoCoMo's "Name: text" does)."""
+    weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+    words = rng.choices(VOCABULARY, weights=weights, k=rng.randint(6, 18))
+    return ("Caroline: " if n % 2 == 0 else "Melanie: ") + " ".join(words) + "."
+
+
+async def fill_conversation(store: SqliteStore, key: ConversationKey, items: int, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    batch = [{"role": "user" if n % 2 == 0 else "assistant", "content": sentence(rng, n)} for n in range(items)]
+    for start in range(0, items, 1000):
+        await store.append(key, batch[start : start + 1000], agent="bench")
+
+
+async def recall_p50_ms(store: SqliteStore, key: ConversationKey, queries: int = 200) -> float:
+    import random
+
+    rng = random.Random(7)
+    samples = []
+    for _ in range(queries):
+        query = " ".join(rng.sample(VOCABULARY, 4)) + "?"
+        start = time.perf_counter_ns()
+        await store.recall(key, query, limit=10)
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+    return statistics.median(samples)
+
+
+async def recall_bench(conversations: int, items_each: int) -> None:
+    """Recall p50 on a 10,000-item conversation, and on a 1,000-item one alone vs among `conversations`."""
+    with tempfile.TemporaryDirectory(prefix="asdrp-bench-recall-") as tmp:
+        rows = []
+        big = SqliteStore(Path(tmp) / "big.db")
+        target = ConversationKey("bench", "target")
+        await fill_conversation(big, target, 10_000, seed=1)
+        rows.append(("one conversation of 10,000 items", f"{await recall_p50_ms(big, target):.2f}"))
+        await big.close()
+        alone = SqliteStore(Path(tmp) / "alone.db")
+        await fill_conversation(alone, target, items_each, seed=2)
+        alone_ms = await recall_p50_ms(alone, target)
+        rows.append((f"one conversation of {items_each:,} items, alone in its store", f"{alone_ms:.2f}"))
+        await alone.close()
+        crowded = SqliteStore(Path(tmp) / "crowded.db")
+        started = time.perf_counter()
+        for n in range(conversations - 1):
+            await fill_conversation(crowded, ConversationKey("bench", f"other-{n}"), items_each, seed=100 + n)
+        await fill_conversation(crowded, target, items_each, seed=2)
+        filled = time.perf_counter() - started
+        crowded_ms = await recall_p50_ms(crowded, target)
+        total = conversations * items_each
+        rows.append((f"the same among {conversations:,} conversations ({total:,} items)", f"{crowded_ms:.2f}"))
+        await crowded.close()
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Recall on SQLite (file): p50 ms per query (4 words, top 10)")
+        table.add_column("store")
+        table.add_column("p50 ms", justify="right")
+        for row in rows:
+            table.add_row(*row)
+        Console(width=160).print(table)
+    except ImportError:
+        for row in rows:
+            print(" | ".join(row))
+    big_ms = float(rows[0][1])
+    print(f"targets recall: p50 on 10,000 items <= 5 ms: {big_ms:.2f} {'OK' if big_ms <= 5 else 'MISSED'}; "
+          f"crowded / alone <= 1.5x: {crowded_ms / alone_ms:.2f}x {'OK' if crowded_ms / alone_ms <= 1.5 else 'MISSED'}"
+          f" (filling {total:,} items took {filled:.0f} s)")
+
+
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--recall-only", action="store_true", help="only the recall table")
     args = parser.parse_args(argv)
+    await recall_bench(100 if args.quick else 1_000, 1_000)
+    if args.recall_only:
+        return
     budget, max_reps = (0.3, 100) if args.quick else (2.0, 2000)
     results: dict[str, dict[int, float]] = {}
     started = time.perf_counter()

@@ -12,7 +12,7 @@ import importlib
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -38,18 +38,18 @@ class SessionMemoryConfig:
     """Configuration for agent session memory."""
 
     type: str = "sqlite"  # "sqlite", "postgres", "redis" or "none"
-    session_id: Optional[str] = None  # null = auto-generated
-    database_path: Optional[str] = None  # null = in-memory
+    session_id: str | None = None  # null = auto-generated
+    database_path: str | None = None  # null = in-memory
     enabled: bool = True
-    url: Optional[str] = None
+    url: str | None = None
     """Database URL for the shared stores (`postgresql://...`, `redis://...`)."""
     context_items: int = 50
     """How many recent items the model sees at most (cut on turn boundaries)."""
-    context_tokens: Optional[int] = None
+    context_tokens: int | None = None
     """Estimated token budget of the model's window; null = no token limit."""
-    max_age: Optional[float] = None
+    max_age: float | None = None
     """Retention: seconds after its last update a conversation is deleted (YAML: 3600, "12h", "30d"); null = keep."""
-    max_items: Optional[int] = None
+    max_items: int | None = None
     """Retention: items kept per conversation (oldest whole turns dropped first); null = keep all."""
     recall_items: int = 6
     """Items recalled from the whole conversation for each message, beyond the window; 0 = off."""

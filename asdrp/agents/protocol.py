@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 class AgentException(Exception):
     """A request for an agent that cannot be served: unknown, disabled, or misconfigured.
 

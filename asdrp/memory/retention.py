@@ -34,7 +34,7 @@ class PruneResult:
     items_removed: int = 0
     """Items removed in total (from deleted and trimmed conversations)."""
 
-    def __iadd__(self, other: "PruneResult") -> "PruneResult":
+    def __iadd__(self, other: PruneResult) -> PruneResult:
         self.sessions_deleted += other.sessions_deleted
         self.sessions_trimmed += other.sessions_trimmed
         self.items_removed += other.items_removed
@@ -166,7 +166,7 @@ class RetentionSweeper:
         total = PruneResult()
         try:
             plans = list(self.plans())
-        except Exception as exc:  # noqa: BLE001 - a sweep must never end the server's background task
+        except Exception as exc:
             self.log.warning("retention sweep skipped: cannot list the stores: %s", exc)
             return total
         for store, policy in plans:
@@ -174,7 +174,7 @@ class RetentionSweeper:
                 continue
             try:
                 total += await prune(store, max_age_seconds=policy.max_age_seconds, max_items=policy.max_items)
-            except Exception as exc:  # noqa: BLE001 - one store's failure must not stop the others
+            except Exception as exc:
                 self.log.warning("retention sweep of the %s store failed: %s", getattr(store, "kind", "?"), exc)
         if total.sessions_deleted or total.items_removed:
             self.log.info(

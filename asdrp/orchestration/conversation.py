@@ -14,7 +14,7 @@ from typing import Any
 from agents import Agent
 
 from asdrp.agents.agent_factory import AgentFactory
-from asdrp.memory import DEFAULT_USER, ConversationKey, new_session_id, validate_session_id, validate_caller
+from asdrp.memory import DEFAULT_USER, ConversationKey, new_session_id, validate_caller, validate_session_id
 from asdrp.orchestration.base import RouteResult, StreamEvent
 from asdrp.orchestration.experts import SpecialistOutcome, run_specialist
 from asdrp.orchestration.memory import ConversationMemory, ConversationState, TurnRecord
@@ -74,7 +74,7 @@ class ConversationOrchestrator(abc.ABC):
             yield StreamEvent("token", chunk if start == 0 else " " + chunk)
         yield StreamEvent("done", result.answer, result)
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - a hook subclasses may extend; nothing to do by default
         """Nothing of its own to release: the stores belong to the factory."""
 
     # --- helpers for subclasses -------------------------------------------------------------

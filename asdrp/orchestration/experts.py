@@ -58,7 +58,7 @@ async def run_specialist(
         outcome.attempts = attempt
         try:
             result = await asyncio.wait_for(Runner.run(agent, list(items)), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             outcome.status, outcome.error = "timeout", f"{agent_name} did not answer within {timeout:g}s"
             continue
         except Exception as exc:  # reported in the trace, not fatal to the turn

@@ -20,9 +20,9 @@ from typing import Any
 
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.memory import ConversationKey, SessionStore, WindowSettings, message_text
+from asdrp.memory.ids import MAX_ID_LENGTH
 from asdrp.memory.recall_input import earlier_context
 from asdrp.memory.stores.base import RECALL_QUERY_MAX_CHARS
-from asdrp.memory.ids import MAX_ID_LENGTH
 from asdrp.orchestration.settings import MemorySettings
 
 TOOL_ITEM_TYPES = frozenset({"function_call", "function_call_output"})

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from asdrp.agents.config_loader import ConfigError
-from asdrp.memory.recall_input import RecallSettings
 from asdrp.memory import WindowSettings
 from asdrp.memory.paths import home_dir
+from asdrp.memory.recall_input import RecallSettings
 
 
 def default_orchestrator_config(file_name: str) -> Path:

@@ -21,7 +21,7 @@ SPEC = Path(__file__).resolve().parents[3] / "shared" / "SESSION_MEMORY_SPEC.md"
 async def run_sample(source: str, namespace: dict[str, Any]) -> dict[str, Any]:
     """Execute a sample exactly as written; top-level `await` is allowed as in a notebook/REPL."""
     code = compile(source, "<spec sample>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    result = eval(code, namespace)  # noqa: S307 - executing the spec's own sample is the point
+    result = eval(code, namespace)
     if result is not None:
         await result
     return namespace
@@ -29,7 +29,7 @@ async def run_sample(source: str, namespace: dict[str, Any]) -> dict[str, Any]:
 
 def fresh_namespace() -> dict[str, Any]:
     namespace: dict[str, Any] = {}
-    exec(spec_samples.PRELUDE, namespace)  # noqa: S102
+    exec(spec_samples.PRELUDE, namespace)
     return namespace
 
 

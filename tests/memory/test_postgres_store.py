@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from asdrp.memory.errors import MemoryStoreError, StoreUnavailableError
+from asdrp.memory.records import ConversationKey, WindowSettings
 from asdrp.memory.stores.migrations.postgres import PG_MIGRATIONS, migrate_postgres
 from asdrp.memory.stores.postgres import PostgresStore, parse_postgres_url
-from asdrp.memory.records import ConversationKey, WindowSettings
 from tests.shared_stores import services
 
 

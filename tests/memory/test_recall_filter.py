@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents import Agent, Runner, RunConfig, set_tracing_disabled
+from agents import Agent, RunConfig, Runner, set_tracing_disabled
 from agents.testing import ScriptedModel, assistant_message
 
 from asdrp.memory import ConversationSession, SqliteStore, WindowSettings

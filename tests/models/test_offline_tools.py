@@ -17,9 +17,11 @@ from tests.models.helpers import (
     GEO_CLOCK,
     agent,
     assistant,
+    calculate,
     call,
     calls_in,
     converse,
+    geocode,
     loan_payment,
     output,
     reply_text,
@@ -27,8 +29,6 @@ from tests.models.helpers import (
     tool_call,
     tools,
     user,
-    calculate,
-    geocode,
 )
 
 

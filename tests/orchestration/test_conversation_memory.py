@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.memory import ConversationKey
 from asdrp.orchestration.conversation import ConversationOrchestrator
 from asdrp.orchestration.specialist import SpecialistResponder
-
-import pytest
-
 from tests.orchestration.conftest import MOE_YAML, REPO, SMARTROUTER_YAML, build, write_yaml
 
 LOAN = "What is a 200000 loan at 5% over 30 years per month?"

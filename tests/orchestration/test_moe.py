@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from agents.testing import ScriptedModel, assistant_message
@@ -10,11 +11,10 @@ from agents.testing import ScriptedModel, assistant_message
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.agents.config_loader import ConfigError
 from asdrp.memory import ConversationKey
+from asdrp.orchestration.memory import TurnRecord
 from asdrp.orchestration.moe import MoEOrchestrator, load_moe_config
 from asdrp.orchestration.moe.selector import DomainVocabulary, EmbeddingSelector, rank_experts
-from asdrp.orchestration.memory import TurnRecord
 from asdrp.orchestration.synthesis import Synthesizer, labelled_merge
-
 from tests.orchestration.conftest import MOE_YAML, build, write_yaml
 
 

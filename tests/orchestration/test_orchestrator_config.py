@@ -8,7 +8,6 @@ from asdrp.agents.agent_factory import AgentFactory
 from asdrp.agents.config_loader import ConfigError
 from asdrp.orchestration.moe import load_moe_config
 from asdrp.orchestration.smartrouter import load_smartrouter_config
-
 from tests.orchestration.conftest import MOE_YAML, SMARTROUTER_YAML, build, write_yaml
 
 

@@ -8,8 +8,7 @@ from agents.testing import ScriptedModel, assistant_message
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.orchestration.smartrouter import SmartRouter, load_smartrouter_config, split_query
 from asdrp.orchestration.smartrouter.judge import Judge, Verdict
-from asdrp.orchestration.smartrouter.planner import LLMPlanner, PlanOutput, PlannedSubQuery, RulePlanner
-
+from asdrp.orchestration.smartrouter.planner import LLMPlanner, PlannedSubQuery, PlanOutput, RulePlanner
 from tests.orchestration import fake_agents
 from tests.orchestration.conftest import SMARTROUTER_YAML, build, write_yaml
 

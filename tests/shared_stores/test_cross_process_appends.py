@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from asdrp.memory.stores.postgres import PostgresStore
 from asdrp.memory.records import ConversationKey
+from asdrp.memory.stores.postgres import PostgresStore
 from asdrp.memory.stores.redis import RedisStore
 from tests.shared_stores.writer import turn_items
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.errors import StoreUnavailableError
+from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import (
     PruneResult,
     RetentionPolicy,

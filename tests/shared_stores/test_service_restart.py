@@ -16,8 +16,8 @@ import time
 import pytest
 
 from asdrp.memory.errors import StoreUnavailableError
-from asdrp.memory.stores.postgres import PostgresStore
 from asdrp.memory.records import ConversationKey, WindowSettings
+from asdrp.memory.stores.postgres import PostgresStore
 from asdrp.memory.stores.redis import RedisStore
 from tests.shared_stores.services import fresh_store
 from tests.shared_stores.writer import turn_items

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
 from asdrp.memory.records import ConversationKey
+from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
 from asdrp.memory.stores.redis import RedisSettings, RedisStore
 from tests.shared_stores.services import PG_URL, REDIS_URL
 

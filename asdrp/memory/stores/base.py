@@ -26,8 +26,8 @@ from asdrp.memory.errors import InvalidCursorError, InvalidRecallQueryError, Ses
 from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
-from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.recall import CorpusStats, Posting, item_terms, query_terms, rank
+from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
 from asdrp.memory.rows import Row, make_rows, title_from
 from asdrp.memory.window import WindowRow, select_window

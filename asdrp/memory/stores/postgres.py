@@ -198,7 +198,7 @@ class PostgresStore(StoreBase):
                     return await fn(conn)
             except (MemoryStoreError, asyncio.CancelledError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 if not _is_unavailable(exc):
                     raise MemoryStoreError(f"PostgreSQL error during {op} at {self.location}: {exc}") from exc
                 if attempt + 1 >= attempts:
@@ -635,7 +635,7 @@ class PostgresStore(StoreBase):
         lock_key = advisory_key(f"{self.schema}\0{key.user}\0{key.session_id}")
         try:
             conn = await engines.locks.connect()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if _is_unavailable(exc):
                 raise self._unavailable("lock", exc) from exc
             raise
@@ -684,7 +684,7 @@ class PostgresStore(StoreBase):
         try:
             async with engines.main.begin() as conn:
                 await conn.execute(text(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if _is_unavailable(exc):
                 raise self._unavailable("drop_schema", exc) from exc
             raise

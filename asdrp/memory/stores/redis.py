@@ -388,7 +388,7 @@ class RedisStore(StoreBase):
     async def _run(self, op: str, fn: Callable[[aioredis.Redis], Awaitable[_T]]) -> _T:
         try:
             return await fn((await self._client()).redis)
-        except (redis_exc.ConnectionError, redis_exc.TimeoutError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, redis_exc.ConnectionError, redis_exc.TimeoutError, OSError) as exc:
             raise StoreUnavailableError(f"Redis at {self.location} is unavailable ({op}): {exc}") from exc
         except redis_exc.ResponseError as exc:
             if str(exc).startswith(("LOADING", "MASTERDOWN", "TRYAGAIN", "BUSY")):
@@ -574,7 +574,7 @@ class RedisStore(StoreBase):
     async def _expire(self, cut: float) -> tuple[int, int]:
         sessions = items = 0
         for user, index in await self._user_indexes():
-            old = await self._run("prune", lambda r: r.zrange(index, "-inf", f"({cut!r}", byscore=True))
+            old = await self._run("prune", lambda r, index=index: r.zrange(index, "-inf", f"({cut!r}", byscore=True))
             for member in old:
                 key = ConversationKey(user, member.decode())
                 removed = await self._script("expire", self._keys(key), [key.session_id, repr(cut)])
@@ -586,10 +586,10 @@ class RedisStore(StoreBase):
     async def _over_limit(self, max_items: int) -> list[ConversationKey]:
         over: list[ConversationKey] = []
         for user, index in await self._user_indexes():
-            members = await self._run("prune", lambda r: r.zrange(index, 0, -1))
+            members = await self._run("prune", lambda r, index=index: r.zrange(index, 0, -1))
             keys = [ConversationKey(user, m.decode()) for m in members]
 
-            async def counts(r: aioredis.Redis) -> list[Any]:
+            async def counts(r: aioredis.Redis, keys: list[ConversationKey] = keys) -> list[Any]:
                 pipe = r.pipeline(transaction=False)
                 for key in keys:
                     pipe.hget(self._keys(key)[1], "item_count")

@@ -313,7 +313,7 @@ def _assign_numbers(text: str, params: list[Param], *, positional: bool = True) 
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     assigned: dict[str, Any] = {}
     used_mentions: set[int] = set()
-    for score, mi, pi in scored:
+    for _score, mi, pi in scored:
         param = numeric[pi]
         if mi in used_mentions or param.name in assigned:
             continue

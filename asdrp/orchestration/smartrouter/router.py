@@ -16,7 +16,13 @@ from asdrp.agents.agent_factory import AgentFactory
 from asdrp.models import model_label
 from asdrp.orchestration.conversation import ConversationOrchestrator
 from asdrp.orchestration.experts import SpecialistOutcome
-from asdrp.orchestration.memory import ConversationMemory, ConversationState, TurnRecord, assistant_message, user_message
+from asdrp.orchestration.memory import (
+    ConversationMemory,
+    ConversationState,
+    TurnRecord,
+    assistant_message,
+    user_message,
+)
 from asdrp.orchestration.smartrouter.config import SmartRouterConfig, load_smartrouter_config
 from asdrp.orchestration.smartrouter.judge import Judge
 from asdrp.orchestration.smartrouter.planner import LLMPlanner, Plan, RulePlanner, SubQuery

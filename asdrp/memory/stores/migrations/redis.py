@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from asdrp.memory.errors import MemoryStoreError
 from asdrp.memory.stores.migrations import MigrationRegistry
 
+
 def glob_escape(value: str) -> str:
     """`value` with the glob metacharacters of SCAN MATCH escaped."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", value)
