@@ -43,8 +43,10 @@ def turn_items(n: int) -> list[dict[str, Any]]:
     call_id = f"call-{n}"
     return [
         {"role": "user", "content": f"What is the weather like near landmark number {n} today?"},
-        {"type": "function_call", "call_id": call_id, "name": "get_weather", "arguments": json.dumps({"place": f"landmark {n}"})},
-        {"type": "function_call_output", "call_id": call_id, "output": json.dumps({"summary": f"Landmark {n} is sunny, 21 C.", "temp_c": 21})},
+        {"type": "function_call", "call_id": call_id, "name": "get_weather",
+         "arguments": json.dumps({"place": f"landmark {n}"})},
+        {"type": "function_call_output", "call_id": call_id,
+         "output": json.dumps({"summary": f"Landmark {n} is sunny, 21 C.", "temp_c": 21})},
         {"type": "message", "role": "assistant", "status": "completed",
          "content": [{"type": "output_text", "text": f"It is sunny and 21 C near landmark {n}.", "annotations": []}]},
     ]
@@ -143,7 +145,9 @@ class RawTurn:
     async def open(cls, path: Path, size: int) -> RawTurn:
         self = cls(path)
         self.db.execute("BEGIN")
-        self.db.executemany("INSERT INTO items (session_id, data) VALUES ('bench', ?)", [(json.dumps(i),) for i in history(size)])
+        self.db.executemany(
+            "INSERT INTO items (session_id, data) VALUES ('bench', ?)", [(json.dumps(i),) for i in history(size)]
+        )
         self.db.execute("COMMIT")
         return self
 
@@ -321,7 +325,11 @@ def render(results: dict[str, dict[int, float]]) -> None:
          ratio(by_size[SIZES[-1]], by_size[SIZES[1]])]
         for name, by_size in results.items()
     ]
-    ours, sdk20, raw = results["ours sqlite file"], results[f"SDK SQLiteSession file limit={SDK_LIMIT}"], results["raw sqlite3 (lower bound)"]
+    ours, sdk20, raw = (
+        results["ours sqlite file"],
+        results[f"SDK SQLiteSession file limit={SDK_LIMIT}"],
+        results["raw sqlite3 (lower bound)"],
+    )
     rows.append([f"SDK limit={SDK_LIMIT} / ours file", *[ratio(sdk20[s], ours[s]) for s in SIZES], "", ""])
     rows.append(["ours file / raw", *[ratio(ours[s], raw[s]) for s in SIZES], "", ""])
     plain = results["ours sqlite file, no recall index"]
@@ -333,7 +341,9 @@ def render(results: dict[str, dict[int, float]]) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"Memory cost per turn: median µs (append 4 items + read window; ours {WINDOW_ITEMS} items)")
+        table = Table(
+            title=f"Memory cost per turn: median µs (append 4 items + read window; ours {WINDOW_ITEMS} items)"
+        )
         for column in header:
             table.add_column(column, justify="left" if column == "contender" else "right")
         for row in rows:
@@ -359,7 +369,8 @@ def render(results: dict[str, dict[int, float]]) -> None:
         flat_shared = results[o][SIZES[-1]] / results[o][SIZES[0]]
         flat_shared_window = results[o][SIZES[-1]] / results[o][SIZES[1]]
         speedup = min(results[k][s] / results[o][s] for s in SIZES)
-        print(f"targets {kind}: ours flat (10k/10 <= 1.3x): {flat_shared:.2f}x {'OK' if flat_shared <= 1.3 else 'MISSED'} "
+        print(f"targets {kind}: ours flat (10k/10 <= 1.3x): "
+              f"{flat_shared:.2f}x {'OK' if flat_shared <= 1.3 else 'MISSED'} "
               f"(10k/100: {flat_shared_window:.2f}x); at least as fast as the SDK's class at limit={SDK_LIMIT}: "
               f"{speedup:.2f}x {'OK' if speedup >= 1 else 'MISSED'}")
 

@@ -22,7 +22,8 @@ QUERY = "What time is it in Lima?"
 TWO_EXPERTS = "Where is Kyoto and what time is it there?"
 FILLER = [
     ("Where is Kyoto?", "Kyoto is a city in Japan at 35.02°N, 135.75°E with population 1,463,723.", "geo"),
-    ("What is a 200000 loan at 5% over 30 years per month?", "A 200,000 loan at 5% over 30 years costs 1,073.64 per month.", "finance"),
+    ("What is a 200000 loan at 5% over 30 years per month?",
+     "A 200,000 loan at 5% over 30 years costs 1,073.64 per month.", "finance"),
     ("My favourite colour is teal", "Noted: your favourite colour is teal.", "chitchat"),
     ("What time is it in Oslo?", "It is 09:30 in Oslo, Norway (Europe/Oslo, UTC+01:00).", "clock"),
 ]

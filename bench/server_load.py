@@ -8,8 +8,11 @@ Python API (the catalog's responders) in this process, on a fresh data directory
     .venv/bin/python bench/server_load.py [--clients 64] [--turns 20] [--agent chitchat]
     .venv/bin/python bench/server_load.py --shared-url postgresql://postgres@127.0.0.1:5432/test
         (one vs two replicas on one shared database; target: 2 replicas >= 1.3x the turns/s of 1)
+    .venv/bin/python bench/server_load.py --workers 2
+        (`asdrp serve --workers 1` vs `--workers 2` on the embedded SQLite default, in one run;
+         target: 2 workers >= 1.5x the turns/s of 1, p99 < 1 s)
 
-Targets: zero errors, zero lost/duplicated items, p99 < 1 s, HTTP >= 60% of in-process turns/s.
+Targets: zero errors, zero lost/duplicated/interleaved items, p99 < 1 s, HTTP >= 60% of in-process turns/s.
 Not a test: it prints a table and never runs in the test suite.
 """
 
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +48,8 @@ class RunResult:
     stored_ok: int = 0
     lost: int = 0
     duplicated: int = 0
+    interleaved: int = 0
+    """Conversations whose stored turns are out of the order sent, or not each a user item then its answer."""
 
     @property
     def turns(self) -> int:
@@ -83,6 +89,20 @@ async def verify(result: RunResult, home: Path, session_url: str | None = None) 
             items = found[1] if found else []
             users = [stored.item.get("content") for stored in items if stored.role == "user"]
             answers = [stored for stored in items if stored.role == "assistant"]
+            # Whole turns in order: each user item is followed by its own items, the last an answer.
+            turns: list[tuple[object, list[str]]] = []
+            whole = bool(items) or not sent
+            for stored in items:
+                if stored.role == "user":
+                    turns.append((stored.item.get("content"), []))
+                elif turns:
+                    turns[-1][1].append(stored.role)
+                else:
+                    whole = False  # an answer before any question
+            whole = whole and all(roles and roles[-1] == "assistant" for _, roles in turns)
+            wanted = set(sent)
+            in_order = [text for text, _ in turns if text in wanted] == sent
+            result.interleaved += not (whole and in_order)
             for text in sent:
                 count = users.count(text)
                 result.lost += count == 0
@@ -109,9 +129,13 @@ class KeepAliveConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post_json(self, path: str, payload: dict) -> tuple[int, bytes]:
+    async def connect(self) -> KeepAliveConnection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def post_json(self, path: str, payload: dict) -> tuple[int, bytes]:
+        await self.connect()
         assert self.reader is not None
         body = json.dumps(payload).encode()
         head = (
@@ -137,22 +161,35 @@ class KeepAliveConnection:
             self.writer.close()
 
 
-async def run_http(url: str | list[str], clients: int, turns: int, agent: str, mode: str = "HTTP (uvicorn)") -> RunResult:
-    """`clients` concurrent conversations; with several server URLs (replicas) client i uses URL i mod n."""
+async def run_http(
+    url: str | list[str], clients: int, turns: int, agent: str, mode: str = "HTTP (uvicorn)",
+    connected: Callable[[], None] | None = None,
+) -> RunResult:
+    """`clients` concurrent conversations; with several server URLs (replicas) client i uses URL i mod n.
+
+    Every client opens its keep-alive connection and warms it up (one turn on a conversation of its
+    own) before the clock starts, so every worker process that accepted connections is warm;
+    `connected()` is then called (to look at how the connections spread over the workers).
+    """
     result = RunResult(mode)
     addresses = [u.removeprefix("http://").split(":") for u in ([url] if isinstance(url, str) else url)]
     path = f"/agents/{agent}/chat"
-    for host, port in addresses:
-        warm = KeepAliveConnection(host, int(port))
-        for _ in range(4):  # warm-up on its own conversation
-            await warm.post_json(path, {"input": "hello", "session_id": "warmup"})
-        await warm.close()
+    connections = await asyncio.gather(*(
+        KeepAliveConnection(host, int(port)).connect()
+        for host, port in (addresses[index % len(addresses)] for index in range(clients))
+    ))
+    for _ in range(2):
+        await asyncio.gather(*(
+            c.post_json(path, {"input": "hello", "session_id": f"warmup-{i}"}) for i, c in enumerate(connections)
+        ))
+    if connected is not None:
+        connected()
 
     async def client(index: int) -> None:
         session_id = f"bench-{index}"
         result.sent[session_id] = []
         host, port = addresses[index % len(addresses)]
-        connection = KeepAliveConnection(host, int(port))
+        connection = connections[index]
         try:
             for turn in range(turns):
                 text = message(index, turn)
@@ -214,13 +251,19 @@ async def run_in_process(clients: int, turns: int, agent: str) -> RunResult:
     return result
 
 
-def start_server(home: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    home: Path, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "ASDRP_HOME": str(home), "ASDRP_CONFIG": str(CONFIG), "ASDRP_LOG_LEVEL": "warning",
            **(extra_env or {})}
     env.pop("OPENAI_API_KEY", None)
     env.pop("ASDRP_API_KEYS", None)
-    process = subprocess.Popen([sys.executable, "-m", "asdrp.cli", "serve", "--port", str(port)], env=env, cwd=str(home))
+    env.pop("ASDRP_WORKERS", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asdrp.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, cwd=str(home),
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -235,13 +278,15 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None) -> tuple[s
 
 def print_rows(results: list[RunResult]) -> None:
     """The per-mode table every run of this benchmark prints."""
-    header = f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}{'lost':>6}{'dup':>5}"
+    header = (f"{'mode':<26}{'turns':>7}{'errors':>8}{'turns/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'stored 1x':>11}"
+              f"{'lost':>6}{'dup':>5}{'interleaved':>13}")
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r.mode:<26}{r.turns:>7}{r.errors:>8}{r.turns / r.elapsed:>10.1f}"
-            f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}{r.duplicated:>5}"
+            f"{r.percentile(0.5) * 1000:>9.1f}{r.percentile(0.99) * 1000:>9.1f}{r.stored_ok:>11}{r.lost:>6}"
+            f"{r.duplicated:>5}{r.interleaved:>13}"
         )
 
 
@@ -286,6 +331,129 @@ def _database_pids() -> list[int]:
             except OSError:
                 pass
     return pids
+
+
+def _children(pid: int) -> list[int]:
+    """The direct child processes of `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def _wait_for_workers(url: str, workers: int, within_s: float = 120) -> set[int]:
+    """Ask /health on fresh connections until `workers` different worker pids have answered."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + within_s
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only workers {seen} of {workers} answered /health")
+        try:
+            seen.add(int(httpx.get(f"{url}/health", timeout=10).json()["pid"]))
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return seen
+
+
+def _connections_per_pid(port: int, pids: list[int]) -> dict[int, int]:
+    """Established server-side TCP connections on `port` held by each of `pids` (Linux /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                held += target.startswith("socket:[") and target[8:-1] in inodes
+        except OSError:
+            pass
+        counts[pid] = held
+    return counts
+
+
+class CpuMeter:
+    """CPU seconds of the server processes, of this load generator and of the whole machine, between two marks."""
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+        self.marks: list[tuple[float, float, tuple[float, float]]] = []
+
+    def mark(self) -> None:
+        self.marks.append((_cpu_seconds(self.server_pids), time.process_time(), _machine_busy()))
+
+    def used(self) -> tuple[float, float, float, float]:
+        """(server, load generator, other processes, available) CPU seconds between the first and last mark."""
+        (server0, generator0, machine0), (server1, generator1, machine1) = self.marks[0], self.marks[-1]
+        tick = os.sysconf("SC_CLK_TCK")
+        busy, total = ((after - start) / tick for after, start in zip(machine1, machine0, strict=True))
+        server, generator = server1 - server0, generator1 - generator0
+        return server, generator, max(0.0, busy - server - generator), total
+
+
+def run_workers(base: Path, clients: int, turns: int, agent: str, workers: int, repeat: int = 1) -> None:
+    """`asdrp serve --workers 1` and then `--workers N`, each on a fresh ASDRP_HOME (the SQLite default);
+    `repeat` such pairs in turn (on a shared machine, the pairs show how much other load moved the numbers)."""
+    results: list[RunResult] = []
+    notes: list[str] = []
+    for run, count in ((run, count) for run in range(repeat) for count in (1, workers)):
+        home = base / f"{run}-{count}-workers"
+        home.mkdir()
+        process, url = start_server(home, workers=count)
+        port = int(url.rsplit(":", 1)[1])
+        label = f"{count} worker{'s' if count > 1 else ''} (sqlite)" + (f" #{run + 1}" if repeat > 1 else "")
+        spread: dict[int, int] = {}
+        try:
+            _wait_for_workers(url, count)
+            server_pids = [process.pid, *_children(process.pid)]  # with 1 worker uvicorn serves in `process`
+            meter = CpuMeter(server_pids)
+
+            def connected(spread: dict[int, int] = spread, port: int = port, meter: CpuMeter = meter) -> None:
+                spread.update(_connections_per_pid(port, meter.server_pids))
+                meter.mark()  # connected and warmed up: the timed turns start now
+
+            result = asyncio.run(run_http(url, clients, turns, agent, mode=label, connected=connected))
+            meter.mark()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+        server, generator, other, available = meter.used()
+        per_worker = ", ".join(f"{pid}: {n}" for pid, n in spread.items() if n)
+        per_turn = server / result.turns * 1000
+        notes.append(
+            f"{label}: {result.elapsed:.1f} s; CPU s: server {server:.1f} ({per_turn:.1f} ms/turn), "
+            f"load generator {generator:.1f}, other processes {other:.1f}, of {available:.1f} available; "
+            f"client connections per worker pid: {per_worker}"
+        )
+        asyncio.run(verify(result, home))
+        results.append(result)
+    print(f"\n{clients} clients x {turns} turns, agent {agent}, offline model, embedded sqlite default\n")
+    print_rows(results)
+    print()
+    for run in range(repeat):
+        one, many = results[2 * run: 2 * run + 2]
+        ratio = (many.turns / many.elapsed) / (one.turns / one.elapsed)
+        print(f"{'' if repeat == 1 else f'#{run + 1}: '}scaling {workers} workers / 1 worker = {ratio:.2f}x "
+              f"(target >= 1.5x); p99 {one.percentile(0.99) * 1000:.0f} / {many.percentile(0.99) * 1000:.0f} ms "
+              f"(target < 1000 ms)")
+    print(f"{os.cpu_count()} cores shared by the server, this load generator and whatever else runs")
+    print("where the CPU goes (timed turns only):\n  " + "\n  ".join(notes))
 
 
 def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: str) -> None:
@@ -355,9 +523,15 @@ def main() -> None:
     parser.add_argument("--agent", default="chitchat")
     parser.add_argument("--shared-url", default=None,
                         help="postgresql://... or redis://...: instead, compare one and two replicas sharing it")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="instead, compare `asdrp serve --workers 1` with `--workers N` on the SQLite default")
+    parser.add_argument("--repeat", type=int, default=1, help="with --workers: how many 1-vs-N pairs to run")
     args = parser.parse_args()
     os.environ.pop("OPENAI_API_KEY", None)
     base = Path(tempfile.mkdtemp(prefix="asdrp-bench-"))
+    if args.workers:
+        run_workers(base, args.clients, args.turns, args.agent, args.workers, args.repeat)
+        return
     if args.shared_url:
         run_replicas(args.shared_url, base, args.clients, args.turns, args.agent)
         return

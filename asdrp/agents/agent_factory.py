@@ -92,7 +92,10 @@ class AgentFactory:
     ) -> Agent:
         """The agent `name`, built by its configured `create_<name>_agent` function."""
         config = self.loader.get(name)
-        text = instructions if instructions is not None else (config.default_instructions if use_config_defaults else "")
+        text = (
+            instructions if instructions is not None
+            else (config.default_instructions if use_config_defaults else "")
+        )
         key = (config.name, text)
         agent = self._agents.get(key)
         if agent is None:
@@ -102,7 +105,9 @@ class AgentFactory:
             try:
                 agent = create(text, config.model)
             except Exception as exc:  # a broken agent module must not surface as a bare traceback
-                raise AgentException(f"Agent {config.name!r} could not be created: {exc}", agent_name=config.name) from exc
+                raise AgentException(
+                    f"Agent {config.name!r} could not be created: {exc}", agent_name=config.name
+                ) from exc
             self._agents[key] = agent
         return agent
 

@@ -254,7 +254,8 @@ class AgentConfigLoader:
         for raw_name, entry in agents_raw.items():
             if not isinstance(raw_name, str):
                 raise check.fail(
-                    f"agent {raw_name!r}", "agent names must be strings (YAML reads yes/no/on/off as booleans: quote the name)"
+                    f"agent {raw_name!r}",
+                    "agent names must be strings (YAML reads yes/no/on/off as booleans: quote the name)",
                 )
             name = raw_name.lower()
             where = f"agent {raw_name!r}"
@@ -299,7 +300,9 @@ class AgentConfigLoader:
         if config is None:
             raise AgentException(f"Unknown agent {name!r}. Valid agents: {valid}", agent_name=name)
         if not config.enabled:
-            raise AgentException(f"Agent {name!r} is disabled in {self.config_path}. Valid agents: {valid}", agent_name=name)
+            raise AgentException(
+                f"Agent {name!r} is disabled in {self.config_path}. Valid agents: {valid}", agent_name=name
+            )
         return config
 
     def all(self) -> list[AgentConfig]:

@@ -1,16 +1,25 @@
 """Recall: which earlier items of a conversation matter for the current message.
 
-The stores keep, per conversation, an inverted index of `index_terms(item_text(item))` written at
-append time. For a new message they fetch the postings of `query_terms(message)` and call `rank`.
-Everything here is pure Python, deterministic, and sees ONE conversation's postings of the QUERY
-terms only, so a query costs what its terms' postings cost, not what the history costs.
+The stores keep, per conversation, an inverted index of `item_terms(item)` written at append time
+(postings: term -> (seq, tf, length)) and two counters (items, total length). For a new message
+they fetch the postings of `query_terms(message)` in that ONE conversation and call `rank`, which
+sees nothing else: a query costs what its terms' postings cost, never a scan of the history.
+
+The ranking is BM25 plus one idea that fits conversations: an item is judged with its neighbours.
+An answer follows its question, and a topic runs over a few turns, so an item that sits right
+after (or before) an item that matches the query well is likely to hold what was asked even when it
+shares few words with the query. Measured on LoCoMo by bench/recall_locomo.py.
+
+Everything is pure Python and deterministic; the only dependency is the Snowball stemmer.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import snowballstemmer
@@ -18,7 +27,10 @@ import snowballstemmer
 from asdrp.memory.rows import item_text
 
 __all__ = [
+    "DEFAULT_PARAMS",
+    "TERMS_VERSION",
     "CorpusStats",
+    "Neighbours",
     "Posting",
     "RankParams",
     "index_terms",
@@ -33,8 +45,13 @@ MAX_QUERY_TERMS = 32
 MAX_INDEXED_CHARS = 65_536
 """Only this much of an item's text is indexed: a huge tool output must not stall an append."""
 
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
-"""A word is a run of unicode letters or digits, with inner apostrophes ("don't", "Nate's")."""
+TERMS_VERSION = 1
+"""The version of `index_terms`. Bump it whenever the same text can get other terms (tokeniser,
+STOPWORDS, a stemmer upgrade): postings written under another version must be rebuilt
+by a store migration, or old items stop matching new queries."""
+
+_WORD = re.compile(r"[\w'\u2019]+")
+"""A token: unicode letters and digits with apostrophes ("don't", "Nate's"); underscores are made spaces first."""
 
 _CLITICS = frozenset({"s", "t", "re", "ve", "ll", "d", "m"})
 """What follows an apostrophe in an English contraction or possessive; the word is what precedes it."""
@@ -53,43 +70,9 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-# Common English irregular forms mapped to the form the stemmer gives the regular ones, so "won"
-# finds "win" and "children" finds "child": grammar, the same for every conversation.
-IRREGULAR = {
-    form: base
-    for base, forms in {
-        "arise": "arose arisen", "be": "was were been", "bear": "bore borne born", "beat": "beaten",
-        "become": "became", "begin": "began begun", "bend": "bent", "bet": "", "bite": "bit bitten",
-        "bleed": "bled", "blow": "blew blown", "break": "broke broken", "breed": "bred",
-        "bring": "brought", "build": "built", "burn": "burnt", "buy": "bought", "catch": "caught",
-        "choose": "chose chosen", "come": "came", "creep": "crept", "deal": "dealt", "dig": "dug",
-        "do": "did done", "draw": "drew drawn", "dream": "dreamt", "drink": "drank drunk",
-        "drive": "drove driven", "eat": "ate eaten", "fall": "fell fallen", "feed": "fed",
-        "feel": "felt", "fight": "fought", "find": "found", "flee": "fled", "fly": "flew flown",
-        "forbid": "forbade forbidden", "forget": "forgot forgotten", "forgive": "forgave forgiven",
-        "freeze": "froze frozen", "get": "got gotten", "give": "gave given", "go": "went gone",
-        "grind": "ground", "grow": "grew grown", "hang": "hung", "have": "had", "hear": "heard",
-        "hide": "hid hidden", "hold": "held", "keep": "kept", "kneel": "knelt", "know": "knew known",
-        "lay": "laid", "lead": "led", "lean": "leant", "leap": "leapt", "learn": "learnt",
-        "leave": "left", "lend": "lent", "lie": "lain", "light": "lit", "lose": "lost", "make": "made",
-        "mean": "meant", "meet": "met", "pay": "paid", "prove": "proven", "ride": "rode ridden",
-        "ring": "rang rung", "rise": "rose risen", "run": "ran", "say": "said", "see": "saw seen",
-        "seek": "sought", "sell": "sold", "send": "sent", "sew": "sewn", "shake": "shook shaken",
-        "shine": "shone", "shoot": "shot", "show": "shown", "shrink": "shrank shrunk",
-        "sing": "sang sung", "sink": "sank sunk", "sit": "sat", "sleep": "slept", "slide": "slid",
-        "speak": "spoke spoken", "spend": "spent", "spin": "spun", "stand": "stood",
-        "steal": "stole stolen", "stick": "stuck", "sting": "stung", "strike": "struck",
-        "swear": "swore sworn", "sweep": "swept", "swim": "swam swum", "swing": "swung",
-        "take": "took taken", "teach": "taught", "tear": "tore torn", "tell": "told",
-        "think": "thought", "throw": "threw thrown", "understand": "understood", "wake": "woke woken",
-        "wear": "wore worn", "weave": "wove woven", "weep": "wept", "win": "won", "wind": "wound",
-        "write": "wrote written", "child": "children", "man": "men", "woman": "women",
-        "foot": "feet", "tooth": "teeth", "mouse": "mice", "goose": "geese", "person": "people",
-    }.items()
-    for form in forms.split()
-}
-
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()
+"""A Snowball stemmer keeps its word in instance state: one call at a time (stores index from threads)."""
 
 _TERM_CACHE: dict[str, str] = {}
 _TERM_CACHE_SIZE = 1 << 17
@@ -98,34 +81,38 @@ _TERM_CACHE_SIZE = 1 << 17
 
 def _term(token: str) -> str:
     """The index term of a lowercase token, "" when it carries no meaning (stopword, clitic, 1 char)."""
-    head, apostrophe, tail = token.replace("\u2019", "'").partition("'")
+    token = token.replace("\u2019", "'").strip("'")
+    head, apostrophe, tail = token.partition("'")
     if apostrophe:
         if tail in _CLITICS:  # "nate's" -> "nate"; "don't", "isn't" -> dropped (negated auxiliaries)
             token = "" if tail == "t" and head.endswith("n") else head
         else:  # "rock'n'roll", "o'clock": one word
-            token = token.replace("'", "").replace("\u2019", "")
+            token = token.replace("'", "")
     if len(token) < 2 or token in STOPWORDS:
         return ""
-    return _STEMMER.stemWord(IRREGULAR.get(token, token))
+    with _STEMMER_LOCK:
+        return _STEMMER.stemWord(token)
 
 
-def _terms(text: str) -> list[str]:
-    """The index terms of a text, in order, with repeats."""
+def _terms(text: str) -> Iterable[str]:
+    """The index terms of a text, in order, with repeats (a word's term is computed once per process)."""
     cache = _TERM_CACHE
     if len(cache) > _TERM_CACHE_SIZE:
         cache.clear()
-    out = []
-    for token in _WORD.findall(text[:MAX_INDEXED_CHARS].lower()):
+    for token in _WORD.findall(text[:MAX_INDEXED_CHARS].lower().replace("_", " ")):
         term = cache.get(token)
         if term is None:
             term = cache[token] = _term(token)
         if term:
-            out.append(term)
-    return out
+            yield term
 
 
 def index_terms(text: str) -> dict[str, int]:
-    """The index terms of a text with their counts: what a store indexes for an item at append time."""
+    """The index terms of a text with their counts: what a store indexes for an item at append time.
+
+    Lowercased unicode words, minus stopwords and one-character words, contractions and possessives
+    reduced to their word, then Snowball-stemmed (English).
+    """
     counts: dict[str, int] = {}
     for term in _terms(text):
         counts[term] = counts.get(term, 0) + 1
@@ -138,7 +125,11 @@ def item_terms(item: dict) -> dict[str, int]:
 
 
 def query_terms(text: str) -> list[str]:
-    """The distinct terms of a query in order of first appearance, at most MAX_QUERY_TERMS."""
+    """The distinct terms of a query in order of first appearance: at most MAX_QUERY_TERMS, maybe none.
+
+    Normalised exactly like `index_terms`. Any text is safe: FTS, SQL or Lua metacharacters are
+    separators here, so the terms are plain words that a store binds as values.
+    """
     seen: dict[str, None] = {}
     for term in _terms(text):
         seen[term] = None
@@ -152,17 +143,18 @@ class Posting:
     """One query term in one item of the conversation."""
 
     seq: int
-    """The item's position in the conversation (increasing)."""
+    """The item's position in the conversation (increasing). Adjacent items are read as seq +/- 1
+    unless the store passes `neighbours` to `rank` (see `Neighbours`)."""
     term: str
     tf: int
     """Occurrences of the term in the item."""
     length: int
-    """Number of index terms of the item (sum of its counts)."""
+    """Number of index terms of the item (the sum of its `index_terms` counts)."""
 
 
 @dataclass(frozen=True)
 class CorpusStats:
-    """What BM25 needs to know about the whole conversation, kept as two counters by the store."""
+    """What BM25 needs to know about the whole conversation: two counters the store keeps up to date."""
 
     items: int
     """Number of indexed items in the conversation."""
@@ -170,49 +162,166 @@ class CorpusStats:
     """Sum of their lengths."""
 
 
+Neighbours = Callable[[Sequence[int]], Mapping[int, tuple[int | None, int | None]]]
+"""Optional store primitive: for each given seq of the conversation, the seqs of the items right
+before and right after it in that conversation (None at either end). Seqs it leaves out are read
+as having unknown neighbours. Only needed where a conversation's seqs are not consecutive."""
+
+
 @dataclass(frozen=True)
 class RankParams:
-    """Knobs of `rank`; the defaults are the tested ones (the bench ablates them)."""
+    """The knobs of `rank`. The defaults are the measured ones; bench/recall_locomo.py ablates them."""
 
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 0.9
+    """BM25 term-frequency saturation: turns are short, so a repeated word adds little."""
+    b: float = 0.5
+    """BM25 length normalisation, milder than the usual 0.75: a long turn often says more, but long
+    boilerplate (a canned reply, a tool's JSON) must not bury a short statement of the fact."""
+    following: tuple[float, ...] = (0.5, 0.3)
+    """Share of an item's term scores lent to the 1st, 2nd item after it (an answer follows its question)."""
+    preceding: tuple[float, ...] = (0.2, 0.2)
+    """Share lent to the 1st, 2nd item before it (a topic is often opened a turn earlier)."""
+    complement: bool = True
+    """Lend a neighbour only the scores of query terms it lacks (see `smooth`); False lends them all."""
+    unmatched: float = 0.5
+    """Discount for a neighbour that holds no query term (admitted only when the store gives `neighbours`)."""
+    max_linked: int = 256
+    """At most this many of the best-matching seqs are passed to `neighbours` (bounded store work)."""
 
 
 DEFAULT_PARAMS = RankParams()
+PLAIN_BM25 = RankParams(k1=1.2, b=0.75, following=(), preceding=())
+"""Textbook BM25 over the same terms, without neighbours: the baseline the defaults are measured against."""
 
 
 def _idf(items: int, df: int) -> float:
-    """BM25 idf in its non-negative form: a term in every item still counts a little, never negatively."""
+    """BM25 idf in its non-negative form: a term in nearly every item still counts a little, never negatively."""
     return math.log(1.0 + (items - df + 0.5) / (df + 0.5))
 
 
-def bm25_scores(postings: Iterable[Posting], stats: CorpusStats, params: RankParams = DEFAULT_PARAMS) -> dict[int, float]:
-    """Plain BM25 score per seq over the given postings (query terms OR-ed)."""
-    by_term: dict[str, list[Posting]] = {}
+def term_scores(
+    postings: Iterable[Posting], stats: CorpusStats, params: RankParams = DEFAULT_PARAMS
+) -> dict[int, dict[str, float]]:
+    """BM25 score of each query term in each item that holds it: {seq: {term: score}}.
+
+    An item's BM25 score (query terms OR-ed) is the sum of its values.
+    """
+    by_term: dict[str, dict[int, Posting]] = {}
     for p in postings:
-        by_term.setdefault(p.term, []).append(p)
-    items = max(stats.items, 1)
+        if p.tf > 0:
+            by_term.setdefault(p.term, {})[p.seq] = p  # a repeated (term, seq) counts once
+    seen = {seq for found in by_term.values() for seq in found}
+    items = max(stats.items, len(seen), 1)  # stale counters must not make an idf negative or undefined
     avg_length = max(stats.total_length / items, 1.0)
     k1, b = params.k1, params.b
-    scores: dict[int, float] = {}
-    for plist in by_term.values():
-        idf = _idf(max(items, len(plist)), len(plist))
-        for p in plist:
-            norm = k1 * (1.0 - b + b * p.length / avg_length)
-            scores[p.seq] = scores.get(p.seq, 0.0) + idf * p.tf * (k1 + 1.0) / (p.tf + norm)
+    scores: dict[int, dict[str, float]] = {}
+    for term, found in by_term.items():
+        idf = _idf(items, len(found))
+        for seq, p in found.items():
+            norm = k1 * (1.0 - b + b * max(p.length, p.tf) / avg_length)
+            scores.setdefault(seq, {})[term] = idf * p.tf * (k1 + 1.0) / (p.tf + norm)
     return scores
+
+
+def _links(
+    scores: Mapping[int, float], neighbours: Neighbours | None, params: RankParams
+) -> tuple[dict[int, int], dict[int, int]] | None:
+    """(next, previous) maps between seqs learnt from the store, or None to use seq +/- 1.
+
+    Only the `max_linked` best items are asked about, so the store's work is bounded whatever the
+    query; the edges returned also connect two matches two items apart (a, c, b: next(a) == c ==
+    previous(b)).
+    """
+    if neighbours is None or params.max_linked <= 0:
+        return None
+    asked = heapq.nlargest(params.max_linked, scores, key=lambda seq: (scores[seq], seq))
+    after: dict[int, int] = {}
+    before: dict[int, int] = {}
+    for seq, (previous, following) in neighbours(sorted(asked)).items():
+        if previous is not None and previous < seq:
+            after[previous], before[seq] = seq, previous
+        if following is not None and following > seq:
+            after[seq], before[following] = following, seq
+    return after, before
+
+
+def _walk(seq: int, steps: int, links: Mapping[int, int]) -> list[int]:
+    """The seqs 1..steps items away from `seq` along `links` (fewer where the chain is unknown)."""
+    out = []
+    for _ in range(steps):
+        if seq not in links:
+            break
+        seq = links[seq]
+        out.append(seq)
+    return out
+
+
+def smooth(
+    terms: Mapping[int, Mapping[str, float]],
+    params: RankParams = DEFAULT_PARAMS,
+    neighbours: Neighbours | None = None,
+) -> dict[int, float]:
+    """Each item's BM25 score plus shares of its neighbours' scores for the query terms it lacks.
+
+    Why "it lacks": a neighbour vouches for the part of the query the item does not cover itself
+    (a question "what instrument do you play?" just before "Tim: the violin!"). Re-counting a term
+    the item already has would let a run of look-alike items (a repeated canned reply) lift itself.
+
+    Without `neighbours`, adjacency is read from seq +/- 1 and only matching items are scored, so
+    nothing outside the postings is ever returned; a gap in the seqs (another conversation's items
+    in between) only weakens the smoothing across it. With `neighbours`, adjacency is exact and an
+    item without any query term may be recalled too, at a discount (RankParams.unmatched).
+    """
+    own = {seq: sum(found.values()) for seq, found in terms.items()}
+    links = _links(own, neighbours, params)
+    out = dict(own)
+    if links is None:
+        offsets = [(d, share) for d, share in enumerate(params.following, 1)]
+        offsets += [(-d, share) for d, share in enumerate(params.preceding, 1)]
+        pairs = (
+            (seq, seq + offset, share) for seq in terms for offset, share in offsets if seq + offset in terms
+        )  # seq arithmetic may point outside the conversation: only matching targets are scored
+    else:
+        after, before = links
+        pairs = (
+            (seq, target, share)
+            for seq in terms
+            for shares, chain in ((params.following, after), (params.preceding, before))
+            for share, target in zip(shares, _walk(seq, len(shares), chain))
+        )
+    complement = params.complement
+    for source, target, share in pairs:
+        lent = own[source]
+        has = terms.get(target)
+        if complement and has is not None:
+            for term, value in terms[source].items():
+                if term in has:
+                    lent -= value
+        if lent > 1e-12:
+            out[target] = out.get(target, 0.0) + share * lent
+    if links is None:
+        return out
+    return {seq: value if seq in own else params.unmatched * value for seq, value in out.items()}
 
 
 def rank(
     postings: Iterable[Posting],
     stats: CorpusStats,
     limit: int,
-    neighbours: Callable[..., object] | None = None,
+    neighbours: Neighbours | None = None,
     *,
     params: RankParams = DEFAULT_PARAMS,
 ) -> list[int]:
-    """The seqs of the `limit` most relevant items, best first (ties: the more recent first)."""
-    if limit <= 0:
+    """The seqs of the `limit` most relevant items of the conversation, best first.
+
+    `postings`: every posting of the query terms in this conversation; `stats`: its counters;
+    `neighbours`: see `Neighbours` (optional). Ties go to the more recent item.
+    """
+    if not isinstance(limit, int) or limit <= 0:
         return []
-    scores = bm25_scores(postings, stats, params)
-    return sorted(scores, key=lambda seq: (-scores[seq], -seq))[:limit]
+    terms = term_scores(postings, stats, params)
+    if params.following or params.preceding:
+        scores = smooth(terms, params, neighbours)
+    else:
+        scores = {seq: sum(found.values()) for seq, found in terms.items()}
+    return heapq.nlargest(limit, scores, key=lambda seq: (scores[seq], seq))

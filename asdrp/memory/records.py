@@ -63,12 +63,12 @@ class WindowSettings:
     """How much of a conversation the model sees on each turn (the window, not the stored history)."""
 
     max_items: int = 50
-    """At most this many of the most recent items."""
+    """At most this many of the most recent items (0: the model sees no history)."""
     max_tokens: int | None = None
     """At most this many estimated tokens in total (None = no token budget)."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_items, int) or self.max_items < 1:
-            raise ValueError(f"WindowSettings.max_items must be a positive integer, got {self.max_items!r}")
+        if isinstance(self.max_items, bool) or not isinstance(self.max_items, int) or self.max_items < 0:
+            raise ValueError(f"WindowSettings.max_items must be a non-negative integer, got {self.max_items!r}")
         if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
             raise ValueError(f"WindowSettings.max_tokens must be a positive integer or None, got {self.max_tokens!r}")

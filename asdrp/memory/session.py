@@ -121,10 +121,11 @@ class ConversationSession:
     # --- SDK Session protocol --------------------------------------------------------------
 
     async def get_items(self, limit: int | None = None, wrapper: Any = None) -> list[dict[str, Any]]:
-        """limit=None: the full history (protocol semantics); limit=n: the model window of n items.
+        """limit=None: the full history; limit=n: the newest n items, as the SDK's sessions return them.
 
-        The window is cut on turn boundaries, so it can hold fewer than n items; limit <= 0 is
-        empty. Both include the calling run's own turn in progress.
+        With a token budget (`WindowSettings.max_tokens`) the n items are cut further, on a turn
+        boundary, to fit it, never leaving a tool output without its call. limit <= 0 is empty. Both
+        include the calling run's own turn in progress.
         """
         if limit is not None and limit <= 0:
             return []
@@ -132,6 +133,9 @@ class ConversationSession:
         pending = turn.items if turn is not None else []
         if limit is None:
             return [stored.item for stored in await self.store.read(self.key)] + list(pending)
+        if self.window.max_tokens is None:
+            recent = await self.store.tail(self.key, limit) if len(pending) < limit else []
+            return (recent + list(pending))[-limit:]
         settings = WindowSettings(max_items=limit, max_tokens=self.window.max_tokens)
         committed = await self.store.window(self.key, settings)
         if not pending:

@@ -70,7 +70,9 @@ class ResponderCatalog:
                     responder = self._specialists[name] = SpecialistResponder(
                         self.factory, name, wait_when_busy=self.wait_when_busy)
                 return responder
-        raise AgentException(f"Unknown agent {agent_id!r}; valid ids: {', '.join(self.ids())}", agent_name=str(agent_id))
+        raise AgentException(
+            f"Unknown agent {agent_id!r}; valid ids: {', '.join(self.ids())}", agent_name=str(agent_id)
+        )
 
     def _tool_names(self, name: str) -> list[str]:
         if name not in self._tools:

@@ -33,9 +33,13 @@ def _decode_cursor(cursor: str, stores: int) -> list[tuple[str | None, bool]]:
         raw = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         states = [(c if c is None else str(c), bool(done)) for c, done in raw]
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursorError(f"Invalid sessions cursor {cursor[:40]!r}: pass back the next_cursor of a previous page.") from None
+        raise InvalidCursorError(
+            f"Invalid sessions cursor {cursor[:40]!r}: pass back the next_cursor of a previous page."
+        ) from None
     if len(states) != stores:
-        raise InvalidCursorError(f"Sessions cursor {cursor[:40]!r} is stale (the set of stores changed); start from the first page.")
+        raise InvalidCursorError(
+            f"Sessions cursor {cursor[:40]!r} is stale (the set of stores changed); start from the first page."
+        )
     return states
 
 

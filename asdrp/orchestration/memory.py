@@ -233,4 +233,7 @@ class ConversationMemory:
 
     async def tool_memory(self, key: ConversationKey, agent: str) -> list[dict[str, Any]]:
         """A specialist's stored tool items of a conversation (inspection and tests)."""
-        return [clean(item) for item in await self.tools.window(tool_memory_key(key, agent), WindowSettings(max_items=10_000))]
+        return [
+            clean(item)
+            for item in await self.tools.window(tool_memory_key(key, agent), WindowSettings(max_items=10_000))
+        ]

@@ -27,7 +27,9 @@ ANAPHORA = frozenset({"there", "it", "that", "this", "those", "them", "one", "sa
 CONTINUATIONS = frozenset({"and", "but", "or", "so", "also", "what about", "how about", "why", "instead"})
 """Openings of a message that continues the previous turn."""
 
-AFFIRMATIONS = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "please", "go", "ahead", "do", "that", "it", "no", "nope"})
+AFFIRMATIONS = frozenset(
+    {"yes", "yeah", "yep", "sure", "ok", "okay", "please", "go", "ahead", "do", "that", "it", "no", "nope"}
+)
 """Replies that only make sense as an answer to the assistant's last question or offer."""
 
 
@@ -114,4 +116,6 @@ def is_bare_reply(text: str) -> bool:
 def asks_or_offers(answer: str) -> bool:
     """True when an assistant answer ends by asking the user something (so "yes" answers it)."""
     stripped = answer.strip()
-    return stripped.endswith("?") or bool(re.search(r"\b(shall i|should i|do you want|would you like)\b", stripped.lower()))
+    return stripped.endswith("?") or bool(
+        re.search(r"\b(shall i|should i|do you want|would you like)\b", stripped.lower())
+    )

@@ -16,7 +16,9 @@ from asdrp.server.errors import ApiError
 
 API_KEY_HEADER = "X-API-Key"
 
-api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="API key mapped to a user by ASDRP_API_KEYS.")
+api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="API key mapped to a user by ASDRP_API_KEYS."
+)
 
 
 class ApiKeyAuthenticator:

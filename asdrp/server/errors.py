@@ -75,7 +75,9 @@ def classify(exc: BaseException) -> ApiError | None:
     if isinstance(exc, InvalidCursorError):
         return ApiError(422, "invalid_cursor", str(exc))
     if isinstance(exc, SessionBusyError):
-        return ApiError(409, "session_busy", str(exc) or "This conversation is answering another message; retry when it is done.")
+        return ApiError(
+            409, "session_busy", str(exc) or "This conversation is answering another message; retry when it is done."
+        )
     if isinstance(exc, StoreUnavailableError):
         return ApiError(503, "store_unavailable", f"Session store unavailable: {exc}")
     return None
@@ -186,7 +188,9 @@ class CatchAllMiddleware:
             if mapped is None:
                 incident = uuid.uuid4().hex[:12]
                 log.exception("unexpected error %s on %s %s", incident, scope.get("method"), scope.get("path"))
-                mapped = ApiError(500, "internal_error", f"Internal server error (incident {incident}); it has been logged.")
+                mapped = ApiError(
+                    500, "internal_error", f"Internal server error (incident {incident}); it has been logged."
+                )
             record_error(scope.get("app"), mapped.error_code)
             response = error_response(mapped.status, mapped.error_code, mapped.detail)
             await response(scope, receive, send)

@@ -105,7 +105,8 @@ def _power(base: Number, exponent: Number) -> Number:
         estimated_digits = exponent * math.log10(abs(base)) if base else 0
         if estimated_digits > MAX_RESULT_DIGITS:
             raise ValueError(
-                f"{base:g} ** {exponent:g} would have about {estimated_digits:,.0f} digits; the limit is {MAX_RESULT_DIGITS:,}"
+                f"{base:g} ** {exponent:g} would have about {estimated_digits:,.0f} digits; "
+                f"the limit is {MAX_RESULT_DIGITS:,}"
             )
     try:
         result = base**exponent
@@ -154,10 +155,15 @@ def _evaluate(node: ast.AST) -> Number:
         try:
             return _check_size(_FUNCTIONS[node.func.id](*args))
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{node.func.id}() cannot take {', '.join(f'{a:g}' for a in args) or 'no arguments'}: {exc}") from None
+            raise ValueError(
+                f"{node.func.id}() cannot take {', '.join(f'{a:g}' for a in args) or 'no arguments'}: {exc}"
+            ) from None
         except OverflowError:
             raise ValueError(f"{node.func.id}() result is too large (overflow)") from None
-    raise ValueError(f"{ast.unparse(node)!r} is not allowed in a calculation: use numbers, + - * / // % **, parentheses and math functions")
+    raise ValueError(
+        f"{ast.unparse(node)!r} is not allowed in a calculation: "
+        "use numbers, + - * / // % **, parentheses and math functions"
+    )
 
 
 def _format(value: Number) -> str:
@@ -165,7 +171,11 @@ def _format(value: Number) -> str:
         if abs(value) < 10**15:
             return f"{value:,}"
         exponent = int(math.log10(abs(value)))
-        mantissa = value / 10**exponent if exponent < 300 else 10 ** (math.log10(abs(value)) - exponent) * (1 if value > 0 else -1)
+        mantissa = (
+            value / 10**exponent
+            if exponent < 300
+            else 10 ** (math.log10(abs(value)) - exponent) * (1 if value > 0 else -1)
+        )
         return f"{mantissa:.6f}e+{exponent} (about {exponent + 1:,} digits)"
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"
@@ -177,7 +187,7 @@ def calculate(expression: str) -> dict[str, Any]:
 
     Args:
         expression: Arithmetic to evaluate, e.g. "2 + 3 * 4", "(1 + 2) ** 10", "2^8", "12 x 7", "sqrt(2) * pi" or "what is 15 % 4". Functions: sqrt, abs, round, sin, cos, tan, log, log10, exp, min, max; constants pi, e.
-    """
+    """  # noqa: E501 - wrapping the Args line would put a newline into the tool's parameter description
     if not isinstance(expression, str) or not expression.strip():
         raise ValueError("expression must be a non-empty arithmetic expression such as '2 + 2'")
     if len(expression) > MAX_EXPRESSION_CHARS:
@@ -190,7 +200,9 @@ def calculate(expression: str) -> dict[str, Any]:
     try:
         tree = ast.parse(cleaned, mode="eval")
     except SyntaxError:
-        raise ValueError(f"Cannot read {expression!r} as arithmetic: check the numbers, operators and parentheses") from None
+        raise ValueError(
+            f"Cannot read {expression!r} as arithmetic: check the numbers, operators and parentheses"
+        ) from None
     except (RecursionError, MemoryError):  # the parser's own stack limit: far past ours anyway
         raise ValueError(f"expression is nested more than {MAX_NESTING_DEPTH} levels deep") from None
     if _depth(tree) > MAX_NESTING_DEPTH:

@@ -56,7 +56,8 @@ def _zone_for(place: str, argument: str) -> tuple[str, ZoneInfo]:
         except (ZoneInfoNotFoundError, ValueError):  # not a zone name either: report below
             pass
     raise ValueError(
-        f"Unknown place {place!r} for {argument}: give a city, country, US state, landmark, 'lat, lon' or a time zone like 'Europe/Paris'"
+        f"Unknown place {place!r} for {argument}: give a city, country, US state, landmark, 'lat, lon' "
+        "or a time zone like 'Europe/Paris'"
     )
 
 
@@ -99,7 +100,7 @@ def current_time(place: str) -> dict[str, Any]:
 
     Args:
         place: City, country, US state or landmark (e.g. "Kyoto", "New York"), "lat, lon" coordinates, or a time zone such as "Europe/Paris".
-    """
+    """  # noqa: E501 - wrapping the Args line would put a newline into the tool's parameter description
     label, zone = _zone_for(place, "place")
     local = _utcnow().astimezone(zone)
     offset = _utc_offset(local)

@@ -54,7 +54,9 @@ def _check_principal(principal: float) -> float:
 def _check_rate(name: str, rate: float, minimum: float = 0) -> float:
     rate = _finite(name, rate)
     if not minimum <= rate <= MAX_RATE_PERCENT:
-        raise ValueError(f"{name} is a percentage between {minimum:g} and {MAX_RATE_PERCENT} (5 means 5%), got {rate:g}")
+        raise ValueError(
+            f"{name} is a percentage between {minimum:g} and {MAX_RATE_PERCENT} (5 means 5%), got {rate:g}"
+        )
     return rate
 
 
@@ -66,7 +68,12 @@ def _check_years(years: float) -> float:
 
 
 def _check_count(name: str, value: int, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 1 <= value <= maximum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value != int(value)
+        or not 1 <= value <= maximum
+    ):
         raise ValueError(f"{name} must be a whole number from 1 to {maximum}, got {value!r}")
     return int(value)
 
@@ -75,7 +82,8 @@ def _payment_count(years: float, payments_per_year: int) -> int:
     periods = years * payments_per_year
     if abs(periods - round(periods)) > 1e-9:
         raise ValueError(
-            f"years ({years:g}) times payments_per_year ({payments_per_year}) must be a whole number of payments, got {periods:g}"
+            f"years ({years:g}) times payments_per_year ({payments_per_year}) must be a whole number of payments, "
+            f"got {periods:g}"
         )
     return int(round(periods))
 
@@ -85,7 +93,9 @@ def _level_payment(principal: float, annual_rate_percent: float, periods: int, p
     return principal / periods if rate == 0 else float(-npf.pmt(rate, periods, principal))
 
 
-def loan_payment(principal: float, annual_rate_percent: float, years: float, payments_per_year: int = 12) -> dict[str, Any]:
+def loan_payment(
+    principal: float, annual_rate_percent: float, years: float, payments_per_year: int = 12
+) -> dict[str, Any]:
     """Regular payment on a fixed-rate loan or mortgage, with the total paid and total interest.
 
     Args:
@@ -150,8 +160,9 @@ def amortization_schedule(principal: float, annual_rate_percent: float, years: f
     last = schedule[-1]
     return {
         "summary": (
-            f"First {len(schedule)} of {periods} monthly payments of {_money(payment)} on a {_money(principal)} loan at "
-            f"{_percent(annual_rate_percent)}: after payment {last['period']} the balance is {_money(float(last['balance']))} "
+            f"First {len(schedule)} of {periods} monthly payments of {_money(payment)} "
+            f"on a {_money(principal)} loan at {_percent(annual_rate_percent)}: "
+            f"after payment {last['period']} the balance is {_money(float(last['balance']))} "
             f"(interest paid so far {_money(interest_so_far)})."
         ),
         "payment": round(payment, 2),
@@ -160,7 +171,9 @@ def amortization_schedule(principal: float, annual_rate_percent: float, years: f
     }
 
 
-def compound_growth(principal: float, annual_rate_percent: float, years: float, compounds_per_year: int = 1) -> dict[str, Any]:
+def compound_growth(
+    principal: float, annual_rate_percent: float, years: float, compounds_per_year: int = 1
+) -> dict[str, Any]:
     """Future value of an amount growing at a compound annual rate (savings, investments).
 
     Args:
@@ -175,13 +188,17 @@ def compound_growth(principal: float, annual_rate_percent: float, years: float, 
     compounds_per_year = _check_count("compounds_per_year", compounds_per_year, MAX_PERIODS_PER_YEAR)
     future = principal * (1 + annual_rate_percent / 100 / compounds_per_year) ** (compounds_per_year * years)
     if not math.isfinite(future) or future > MAX_AMOUNT * 1e6:
-        raise ValueError(f"compound_growth result is too large to report ({principal:g} at {annual_rate_percent:g}% for {years:g} years)")
+        raise ValueError(
+            "compound_growth result is too large to report "
+            f"({principal:g} at {annual_rate_percent:g}% for {years:g} years)"
+        )
     how = _COMPOUNDING_NAMES.get(compounds_per_year, f"{compounds_per_year} times a year")
     change = future - principal
     return {
         "summary": (
-            f"{_money(principal)} growing at {_percent(annual_rate_percent)} a year compounded {how} for {_years(years)} "
-            f"becomes {_money(future)} ({'gain' if change >= 0 else 'loss'} {_money(abs(change))})."
+            f"{_money(principal)} growing at {_percent(annual_rate_percent)} a year compounded {how} "
+            f"for {_years(years)} becomes {_money(future)} "
+            f"({'gain' if change >= 0 else 'loss'} {_money(abs(change))})."
         ),
         "future_value": round(future, 2),
         "gain": round(change, 2),
@@ -221,7 +238,7 @@ def irr(cash_flows: list[float]) -> dict[str, Any]:
 
     Args:
         cash_flows: Cash flows per period starting today, with at least one negative (investment) and one positive, e.g. [-1000, 300, 400, 500].
-    """
+    """  # noqa: E501 - wrapping the Args line would put a newline into the tool's parameter description
     flows = _check_cash_flows(cash_flows)
     if not (any(v < 0 for v in flows) and any(v > 0 for v in flows)):
         raise ValueError("IRR is undefined: cash_flows need at least one negative and one positive value")

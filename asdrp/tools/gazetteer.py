@@ -226,9 +226,13 @@ def _index() -> _Index:
         add([landmark.name, *item.get("aliases", [])], landmark, 2, findable=True)
 
     for alias in _load_json("aliases.json")["aliases"]:
-        target = _best(by_name.get(normalize_name(alias["target"]), []), kind=alias["kind"], country_code=alias["country_code"])
+        target = _best(
+            by_name.get(normalize_name(alias["target"]), []), kind=alias["kind"], country_code=alias["country_code"]
+        )
         if target is None:
-            raise RuntimeError(f"aliases.json: alias {alias['alias']!r} points at unknown {alias['kind']} {alias['target']!r}")
+            raise RuntimeError(
+                f"aliases.json: alias {alias['alias']!r} points at unknown {alias['kind']} {alias['target']!r}"
+            )
         add([alias["alias"]], target.place, 0, findable=True, exact_case=bool(alias.get("exact_case")))
         if alias.get("exact_case"):
             rules[normalize_name(alias["alias"])].lowercase_ok = False
@@ -381,7 +385,10 @@ def haversine_km(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> floa
 
 def _haversine_km_many(lat: float, lon: float, lat_rad: np.ndarray, lon_rad: np.ndarray) -> np.ndarray:
     phi = math.radians(lat)
-    h = np.sin((lat_rad - phi) / 2) ** 2 + math.cos(phi) * np.cos(lat_rad) * np.sin((lon_rad - math.radians(lon)) / 2) ** 2
+    h = (
+        np.sin((lat_rad - phi) / 2) ** 2
+        + math.cos(phi) * np.cos(lat_rad) * np.sin((lon_rad - math.radians(lon)) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 

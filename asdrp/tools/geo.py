@@ -38,7 +38,8 @@ def resolve_place(place: str, argument: str = "place") -> Place:
     found = lookup_place(place)
     if found is None:
         raise ValueError(
-            f"Unknown place {place!r} for {argument}: it is not a city, country, US state or landmark in the offline gazetteer"
+            f"Unknown place {place!r} for {argument}: "
+            "it is not a city, country, US state or landmark in the offline gazetteer"
         )
     return found
 

@@ -43,7 +43,8 @@ def test_missing_block_takes_defaults_whole_and_partial_block_falls_back_key_by_
         + AGENT.format(name="plain")
         + AGENT.format(name="partial")
         + "    session_memory:\n      session_id: fixed\n"
-        + "defaults:\n  session_memory:\n    type: sqlite\n    database_path: data/sessions/d.db\n    context_items: 7\n",
+        + "defaults:\n  session_memory:\n    type: sqlite\n"
+          "    database_path: data/sessions/d.db\n    context_items: 7\n",
     )
     loader = AgentConfigLoader(path)
     plain = loader.get("plain").session_memory
@@ -84,7 +85,8 @@ def test_unknown_and_disabled_agents_list_valid_names(tmp_path: Path) -> None:
         ("agents:\n  geo:\n    module: asdrp.agents.single.geo_agent\n    function: create_nothing\n",
          r"agent 'geo'\.function: module 'asdrp\.agents\.single\.geo_agent' has no function 'create_nothing'"),
         ("agents:\n  geo:\n    function: f\n", r"agent 'geo'\.module: is required"),
-        ("agents:\n" + AGENT.format(name="geo") + "    sesion_memory: {}\n", r"agent 'geo': unknown key\(s\) sesion_memory"),
+        ("agents:\n" + AGENT.format(name="geo") + "    sesion_memory: {}\n",
+         r"agent 'geo': unknown key\(s\) sesion_memory"),
         ("agents:\n" + AGENT.format(name="geo") + "    session_memory:\n      session_id: 'a/b'\n",
          r"agent 'geo'\.session_memory\.session_id: .*'a/b'"),
         ("agents:\n" + AGENT.format(name="geo") + "    session_memory: [1, 2]\n",

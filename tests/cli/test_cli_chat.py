@@ -34,7 +34,10 @@ def test_chat_with_db_option_keeps_the_conversation_in_that_file(env: dict[str, 
     db = tmp_path / "data" / "mine.db"
     asdrp(env, "chat", "chitchat", "--session", "s1", "--db", str(db), stdin="My name is Zorblax\n")
     assert db.exists()
-    assert "Zorblax" in asdrp(env, "chat", "chitchat", "--session", "s1", "--db", str(db), stdin="What is my name?\n").stdout
+    assert (
+        "Zorblax"
+        in asdrp(env, "chat", "chitchat", "--session", "s1", "--db", str(db), stdin="What is my name?\n").stdout
+    )
     other = asdrp(env, "chat", "chitchat", "--session", "s1", stdin="What is my name?\n")
     assert "Zorblax" not in other.stdout
 

@@ -18,12 +18,16 @@ def make_m001_database(path: Path) -> None:
     """A database as the first release wrote it: m001 schema only, items without window columns."""
     db = sqlite3.connect(path, isolation_level=None)
     assert migrate_sqlite(db, upto=1) == ["m001_initial"]
-    items = [user_msg("old question"), call("c1"), output("c1"), assistant_msg("old answer"), user_msg("q2"), assistant_msg("a2")]
+    items = [
+        user_msg("old question"), call("c1"), output("c1"), assistant_msg("old answer"),
+        user_msg("q2"), assistant_msg("a2"),
+    ]
     db.execute(
         "INSERT INTO sessions VALUES ('local', 'legacy', 'geo', 'old question', 1.0, 2.0, ?)", (len(items),)
     )
     db.executemany(
-        "INSERT INTO items (user, session_id, agent, role, created_at, data) VALUES ('local', 'legacy', 'geo', ?, 1.5, ?)",
+        "INSERT INTO items (user, session_id, agent, role, created_at, data) "
+        "VALUES ('local', 'legacy', 'geo', ?, 1.5, ?)",
         [(item.get("role") or item["type"], json.dumps(item)) for item in items],
     )
     db.close()

@@ -187,7 +187,9 @@ async def test_a_later_turn_after_an_abandoned_approval_is_stored_and_the_model_
 # --- runs that end on a tool result, and runs that end badly --------------------------------------
 
 
-@pytest.mark.parametrize("behaviour", ["stop_on_first_tool", StopAtTools(stop_at_tool_names=["add"])], ids=["first", "at"])
+@pytest.mark.parametrize(
+    "behaviour", ["stop_on_first_tool", StopAtTools(stop_at_tool_names=["add"])], ids=["first", "at"]
+)
 @pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
 async def test_a_run_that_ends_on_a_tool_result_is_stored(
     store: SessionStore, user: str, behaviour: Any, streamed: bool
@@ -277,7 +279,9 @@ async def test_the_sdk_encrypted_session_around_ours_stores_runner_turns(store: 
 
     inner = ConversationSession(store, "secret", user=user)
     session = EncryptedSession(session_id="secret", underlying_session=inner, encryption_key="k" * 32, ttl=600)
-    model = ScriptedModel([[assistant_message("First.", item_id="m-k1")], [assistant_message("Second.", item_id="m-k2")]])
+    model = ScriptedModel(
+        [[assistant_message("First.", item_id="m-k1")], [assistant_message("Second.", item_id="m-k2")]]
+    )
     agent = Agent(name="plain", model=model)
     await Runner.run(agent, "one", session=session)
     await Runner.run(agent, "two", session=session)

@@ -52,7 +52,10 @@ class FakeWrapper:
 async def test_a_tool_call_turn_is_committed_in_one_transaction(store: CountingStore) -> None:
     session = ConversationSession(store, "s1", agent="geo", agent_id="geo")
     model = ScriptedModel(
-        [[function_call("lookup", {"place": "Times Square"}, call_id="call-1")], [assistant_message("Near Broadway.", item_id="m-1")]]
+        [
+            [function_call("lookup", {"place": "Times Square"}, call_id="call-1")],
+            [assistant_message("Near Broadway.", item_id="m-1")],
+        ]
     )
     result = await Runner.run(agent_with(model), "What's near Times Square?", session=session)
     assert result.final_output == "Near Broadway."
@@ -141,7 +144,9 @@ async def test_buffered_items_are_visible_to_their_run_until_the_turn_commits(st
     assert store.appends == [4] and session.pending_items == []
 
 
-async def test_an_assistant_message_with_a_call_still_awaiting_output_does_not_end_the_turn(store: CountingStore) -> None:
+async def test_an_assistant_message_with_a_call_still_awaiting_output_does_not_end_the_turn(
+    store: CountingStore
+) -> None:
     session = ConversationSession(store, "s1")
     wrapper = FakeWrapper()
     await session.add_items([user_msg("q")], wrapper=wrapper)

@@ -86,7 +86,8 @@ def test_several_processes_writing_one_file_lose_nothing_and_never_see_locked(fi
             name = sys.argv[2]
             await asyncio.gather(*(
                 session.add_items([{"role": "user", "content": f"{name}-{i}"},
-                                   {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": f"{name}-{i}!"}]}])
+                                   {"type": "message", "role": "assistant",
+                                    "content": [{"type": "output_text", "text": f"{name}-{i}!"}]}])
                 for i in range(40)
             ))
             await store.close()
@@ -170,7 +171,9 @@ async def test_a_write_waiting_for_another_process_lock_does_not_block_the_event
     assert texts([s.item for s in await file_store.read(ConversationKey("local", "s"))]) == ["queued"]
 
 
-async def test_the_wal_is_checkpointed_off_loop_so_it_stays_bounded(file_store: SqliteStore, file_store_path: Path) -> None:
+async def test_the_wal_is_checkpointed_off_loop_so_it_stays_bounded(
+    file_store: SqliteStore, file_store_path: Path
+) -> None:
     session = ConversationSession(file_store, "s")
     for n in range(300):
         await session.add_items([user_msg(f"q{n} " + "x" * 3000)])

@@ -119,7 +119,10 @@ async def test_window_cuts_inside_an_oversized_newest_turn_without_orphaning_out
     store: SessionStore, user: str
 ) -> None:
     key = ConversationKey(user, "s1")
-    turn = [user_msg("u"), call("c1"), call("c2"), output("c1"), output("c2"), call("c3"), output("c3"), assistant_msg("a")]
+    turn = [
+        user_msg("u"), call("c1"), call("c2"), output("c1"), output("c2"),
+        call("c3"), output("c3"), assistant_msg("a"),
+    ]
     await store.append(key, turn, agent=None)
     # a start at index 2..4 would keep output c1 without call c1; the first safe cut is call c3
     assert texts(await store.window(key, WindowSettings(max_items=6))) == [
@@ -307,7 +310,9 @@ async def test_lock_serialises_whole_turns(store: SessionStore, user: str) -> No
     assert all(events[i].split("-")[0] == events[i + 1].split("-")[0] for i in range(0, 6, 2))
 
 
-async def test_a_closed_store_reports_unavailable(store_factory: tuple[str, StoreFactory], tmp_path: Path, user: str) -> None:
+async def test_a_closed_store_reports_unavailable(
+    store_factory: tuple[str, StoreFactory], tmp_path: Path, user: str
+) -> None:
     opened = await store_factory[1](tmp_path)
     await opened.close()
     with pytest.raises(StoreUnavailableError):
@@ -336,7 +341,9 @@ async def test_a_second_store_instance_sees_writes_at_once(
 # --- staged turns, validation and retention: the rules the store base owns ------------------------
 
 
-async def test_a_staged_turn_is_invisible_until_settled_with_the_rest_of_its_turn(store: SessionStore, user: str) -> None:
+async def test_a_staged_turn_is_invisible_until_settled_with_the_rest_of_its_turn(
+    store: SessionStore, user: str
+) -> None:
     key = ConversationKey(user, "staged")
     await store.stage(key, "t1", [user_msg("q"), call("c1")])
     assert await store.read(key) == [] and await store.info(key) is None

@@ -43,7 +43,9 @@ def test_the_oldest_fitting_turn_boundary_is_chosen() -> None:
 def test_a_tail_that_starts_with_an_orphan_output_is_cut_after_it() -> None:
     # the store fetched a tail whose first item's call lies before the tail
     items = [output("c0"), assistant_msg("a0"), call("c1"), output("c1"), assistant_msg("a1")]
-    assert texts(select_window(rows(items), WindowSettings(max_items=5))) == ["a0", "function_call:c1", "function_call_output:c1", "a1"]
+    assert texts(select_window(rows(items), WindowSettings(max_items=5))) == [
+        "a0", "function_call:c1", "function_call_output:c1", "a1"
+    ]
 
 
 def test_windows_of_every_size_keep_tool_pairs_together() -> None:
@@ -93,7 +95,9 @@ def reference_window(items: list[dict], settings: WindowSettings) -> list[dict]:
     max_tokens=st.one_of(st.none(), st.integers(min_value=1, max_value=400)),
 )
 @settings(max_examples=300, deadline=None)
-def test_select_window_matches_the_rule_stated_by_brute_force(shape: list[str], max_items: int, max_tokens: int | None) -> None:
+def test_select_window_matches_the_rule_stated_by_brute_force(
+    shape: list[str], max_items: int, max_tokens: int | None
+) -> None:
     items: list[dict] = []
     for n, kind in enumerate(shape):
         if kind == "user":

@@ -73,7 +73,9 @@ async def test_factory(home: Path) -> AsyncIterator[AgentFactory]:
     await made.aclose()
 
 
-async def build(kind: str, factory: AgentFactory, config_path: Path | None = None, **kwargs: Any) -> ConversationOrchestrator:
+async def build(
+    kind: str, factory: AgentFactory, config_path: Path | None = None, **kwargs: Any
+) -> ConversationOrchestrator:
     if kind == "moe":
         return await MoEOrchestrator.create(factory, config_path or MOE_YAML, **kwargs)
     return await SmartRouter.create(factory, config_path or SMARTROUTER_YAML, **kwargs)

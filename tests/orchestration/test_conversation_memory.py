@@ -20,7 +20,11 @@ LOAN = "What is a 200000 loan at 5% over 30 years per month?"
 
 
 def agents_of(result) -> list[str]:
-    return [entry["agent"] for entry in result.trace if entry.get("type") in ("expert", "subquery") and entry["status"] == "ok"]
+    return [
+        entry["agent"]
+        for entry in result.trace
+        if entry.get("type") in ("expert", "subquery") and entry["status"] == "ok"
+    ]
 
 
 async def test_follow_up_routed_to_another_specialist_resolves_there(orchestrator: ConversationOrchestrator) -> None:
@@ -47,7 +51,9 @@ async def test_recall_across_unrelated_turns(orchestrator: ConversationOrchestra
     assert "Zorblax" in answer
 
 
-async def test_transcript_stores_what_the_user_saw_tagged_with_the_agent(orchestrator: ConversationOrchestrator) -> None:
+async def test_transcript_stores_what_the_user_saw_tagged_with_the_agent(
+    orchestrator: ConversationOrchestrator
+) -> None:
     result = await orchestrator.route_query("Where is Kyoto?", "tagged")
     history = await orchestrator.memory.transcript.read(ConversationKey("local", "tagged"))
     assert [h.role for h in history] == ["user", "assistant"]
@@ -80,7 +86,9 @@ async def test_stateless_specialist_sees_previous_turn_via_orchestrator_but_not_
 ) -> None:
     assert not factory.agent_config("api_agent").session_memory.is_active
     base = MOE_YAML if kind == "moe" else SMARTROUTER_YAML
-    orchestrator = await build(kind, factory, write_yaml(tmp_path / f"{kind}.yaml", base, route_everything_to("api_agent", kind)))
+    orchestrator = await build(
+        kind, factory, write_yaml(tmp_path / f"{kind}.yaml", base, route_everything_to("api_agent", kind))
+    )
     sid = (await orchestrator.route_query("My name is Zorblax")).session_id
     result = await orchestrator.route_query("What is my name?", sid)
     assert agents_of(result) == ["api_agent"] and "Zorblax" in result.answer

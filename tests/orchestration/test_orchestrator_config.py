@@ -71,7 +71,9 @@ def test_malformed_yaml_is_a_config_error(tmp_path) -> None:
 @pytest.mark.parametrize("kind", ["moe", "smartrouter"])
 async def test_memory_type_none_still_keeps_a_file_transcript(kind: str, factory: AgentFactory, home, tmp_path) -> None:
     base = MOE_YAML if kind == "moe" else SMARTROUTER_YAML
-    path = write_yaml(tmp_path / f"{kind}.yaml", base, lambda d: d["memory"].update(type="none", database_path="data/x/t.db"))
+    path = write_yaml(
+        tmp_path / f"{kind}.yaml", base, lambda d: d["memory"].update(type="none", database_path="data/x/t.db")
+    )
     orchestrator = await build(kind, factory, path)
     sid = (await orchestrator.route_query("Where is Kyoto?")).session_id
     assert (home / "data" / "x" / "t.db").exists()

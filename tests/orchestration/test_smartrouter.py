@@ -134,7 +134,9 @@ async def test_llm_planner_structured_output_is_used_and_validated(factory: Agen
 async def test_llm_planner_failure_falls_back_to_the_rules(factory: AgentFactory) -> None:
     config = load_smartrouter_config(SMARTROUTER_YAML, factory)
     rules = RulePlanner(config.capabilities, config.default_capability, 3)
-    plan = await LLMPlanner(ScriptedModel([RuntimeError("down")]), config.capabilities, rules).plan("Where is Kyoto?", [])
+    plan = await LLMPlanner(ScriptedModel([RuntimeError("down")]), config.capabilities, rules).plan(
+        "Where is Kyoto?", []
+    )
     assert plan.method == "rules" and any("LLM planning failed" in n for n in plan.notes)
 
 

@@ -115,7 +115,9 @@ class GatedResponder:
             self.finished.append(query)
         return RouteResult(answer=answer, session_id=session_id, agent_id=self.agent_id)
 
-    async def stream_query(self, query: str, session_id: str | None = None, user: str | None = None) -> AsyncIterator[StreamEvent]:
+    async def stream_query(
+        self, query: str, session_id: str | None = None, user: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
         result = await self.route_query(query, session_id, user)
         for word in result.answer.split(" "):
             yield StreamEvent("token", word + " ")

@@ -41,7 +41,9 @@ async def test_omitted_session_id_is_generated_returned_and_continues_the_conver
 
 
 @pytest.mark.parametrize("agent", SPECIALIST_AND_ORCHESTRATORS)
-async def test_stream_carries_the_same_generated_session_id_first_and_last(client: httpx.AsyncClient, agent: str) -> None:
+async def test_stream_carries_the_same_generated_session_id_first_and_last(
+    client: httpx.AsyncClient, agent: str
+) -> None:
     events = await stream(client, agent, "My favorite color is teal")
     assert events[0]["type"] == "metadata"
     session_id = events[0]["metadata"]["session_id"]

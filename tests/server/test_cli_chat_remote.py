@@ -22,15 +22,21 @@ def chat(url: str, *args: str, stdin: str, env: dict[str, str] | None = None) ->
 def test_remote_chat_gets_a_session_id_and_continues_it(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path, env={"ASDRP_API_KEYS": "k-alice:alice"}).start()
     try:
-        first = chat(server.url, "moe", stdin="Where is Kyoto?\nWhat time is it there?\n", env={"ASDRP_API_KEY": "k-alice"})
+        first = chat(
+            server.url, "moe", stdin="Where is Kyoto?\nWhat time is it there?\n", env={"ASDRP_API_KEY": "k-alice"}
+        )
         assert first.returncode == 0, first.stderr
         lines = first.stdout.splitlines()
         session_id = lines[0].split()[1]
         assert session_id.startswith("s-")
         assert "Japan" in lines[1] and "Asia/Tokyo" in lines[2]
-        again = chat(server.url, "chitchat", "--session", "mine", stdin="My name is Zorblax\n", env={"ASDRP_API_KEY": "k-alice"})
+        again = chat(
+            server.url, "chitchat", "--session", "mine", stdin="My name is Zorblax\n", env={"ASDRP_API_KEY": "k-alice"}
+        )
         assert again.returncode == 0, again.stderr
-        later = chat(server.url, "chitchat", "--session", "mine", stdin="What is my name?\n", env={"ASDRP_API_KEY": "k-alice"})
+        later = chat(
+            server.url, "chitchat", "--session", "mine", stdin="What is my name?\n", env={"ASDRP_API_KEY": "k-alice"}
+        )
         assert "Zorblax" in later.stdout
         refused = chat(server.url, "chitchat", stdin="hello\n", env={"ASDRP_API_KEY": "wrong"})
         assert refused.returncode == 2

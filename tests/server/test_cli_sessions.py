@@ -28,7 +28,9 @@ async def test_sessions_commands_see_what_the_server_wrote(home: Path, env: dict
 
     async with app_client() as client:
         for agent, sid in (("chitchat", "cli-one"), ("moe", "cli-two")):
-            response = await client.post(f"/agents/{agent}/chat", json={"input": "My name is Zorblax", "session_id": sid})
+            response = await client.post(
+                f"/agents/{agent}/chat", json={"input": "My name is Zorblax", "session_id": sid}
+            )
             assert response.status_code == 200
         await client.post("/agents/geo/chat", json={"input": "Where is Kyoto?", "session_id": "cli-geo"})
 
@@ -48,7 +50,11 @@ async def test_sessions_commands_see_what_the_server_wrote(home: Path, env: dict
     assert [line["role"] for line in lines[1:]][0] == "user"
     assert any(line["item"].get("type") == "function_call" for line in lines[1:])
     markdown = asdrp(env, "sessions", "export", "cli-two", "--format", "markdown")
-    assert markdown.returncode == 0 and markdown.stdout.startswith("# My name is Zorblax") and "**You**" in markdown.stdout
+    assert (
+        markdown.returncode == 0
+        and markdown.stdout.startswith("# My name is Zorblax")
+        and "**You**" in markdown.stdout
+    )
 
     deleted = asdrp(env, "sessions", "delete", "cli-one")
     assert deleted.returncode == 0, deleted.stderr

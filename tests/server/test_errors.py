@@ -28,7 +28,8 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("unknown field", {"json": {"input": "hi", "message": "hi"}}, 422, "validation_error", "message"),
     ("body is a list", {"json": ["hi"]}, 422, "validation_error", "JSON object"),
     ("body not JSON", {"content": b"{not json", "headers": JSON}, 400, "invalid_json", "not valid JSON"),
-    ("text body", {"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type", "application/json"),
+    ("text body", {"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type",
+     "application/json"),
     ("form body", {"data": {"input": "hi"}}, 415, "unsupported_media_type", "application/json"),
 ]
 
@@ -48,9 +49,17 @@ async def seeded(client: httpx.AsyncClient) -> httpx.AsyncClient:
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
-@pytest.mark.parametrize(("name", "request_kwargs", "status", "code", "mentions"), BAD_REQUESTS, ids=[r[0] for r in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    ("name", "request_kwargs", "status", "code", "mentions"), BAD_REQUESTS, ids=[r[0] for r in BAD_REQUESTS]
+)
 async def test_bad_chat_request_is_a_clear_4xx_and_changes_nothing(
-    seeded: httpx.AsyncClient, stream: bool, name: str, request_kwargs: dict[str, Any], status: int, code: str, mentions: str
+    seeded: httpx.AsyncClient,
+    stream: bool,
+    name: str,
+    request_kwargs: dict[str, Any],
+    status: int,
+    code: str,
+    mentions: str,
 ) -> None:
     before = await snapshot(seeded)
     kwargs = dict(request_kwargs)

@@ -13,7 +13,9 @@ BOB = {"X-API-Key": BOB_KEY}
 
 
 @pytest.mark.parametrize("agent", ["chitchat", "moe"])
-async def test_bob_can_never_read_continue_or_delete_alices_session(keyed_client: httpx.AsyncClient, agent: str) -> None:
+async def test_bob_can_never_read_continue_or_delete_alices_session(
+    keyed_client: httpx.AsyncClient, agent: str
+) -> None:
     first = await chat(keyed_client, agent, "My name is Alice Liddell", "shared-id", headers=ALICE)
     assert first.status_code == 200, first.text
     assert (await keyed_client.get("/sessions/shared-id", headers=BOB)).status_code == 404
@@ -32,7 +34,9 @@ async def test_bob_can_never_read_continue_or_delete_alices_session(keyed_client
 
 async def test_missing_or_unknown_api_key_is_401_in_the_error_shape(keyed_client: httpx.AsyncClient) -> None:
     for headers in ({}, {"X-API-Key": "wrong"}):
-        for method, path in (("GET", "/agents"), ("GET", "/sessions"), ("GET", "/sessions/s1"), ("DELETE", "/sessions/s1")):
+        for method, path in (
+            ("GET", "/agents"), ("GET", "/sessions"), ("GET", "/sessions/s1"), ("DELETE", "/sessions/s1")
+        ):
             response = await keyed_client.request(method, path, headers=headers)
             assert response.status_code == 401, (method, path)
             assert set(response.json()) == {"detail", "error_code"}

@@ -49,12 +49,16 @@ def test_restart_keeps_the_conversation_and_its_listing(server_process: Callable
     assert set(ids.values()) <= set(listed)
     for agent, session_id in ids.items():
         response = httpx.post(
-            f"{second.url}/agents/{agent}/chat", json={"input": "What is my name?", "session_id": session_id}, timeout=60
+            f"{second.url}/agents/{agent}/chat",
+            json={"input": "What is my name?", "session_id": session_id},
+            timeout=60,
         )
         assert "Zorblax" in response.json()["response"], (agent, response.text)
 
 
-def test_sigterm_finishes_the_turn_in_flight_and_closes_cleanly(home: Path, server_process: Callable[..., ServerProcess]) -> None:
+def test_sigterm_finishes_the_turn_in_flight_and_closes_cleanly(
+    home: Path, server_process: Callable[..., ServerProcess]
+) -> None:
     server = server_process(config=slow_config(home), env={"ASDRP_TEST_SLOW_S": "2", "ASDRP_SHUTDOWN_DEADLINE_S": "20"})
     result: dict[str, Any] = {}
 
@@ -84,10 +88,14 @@ def test_sigterm_finishes_the_turn_in_flight_and_closes_cleanly(home: Path, serv
     assert [item["role"] for item in items] == ["user", "assistant"]
 
 
-def test_client_disconnect_mid_stream_leaves_no_half_written_turn(home: Path, server_process: Callable[..., ServerProcess]) -> None:
+def test_client_disconnect_mid_stream_leaves_no_half_written_turn(
+    home: Path, server_process: Callable[..., ServerProcess]
+) -> None:
     server = server_process(config=slow_config(home), env={"ASDRP_TEST_SLOW_S": "1"})
     with httpx.Client(timeout=30) as client:
-        with client.stream("POST", f"{server.url}/agents/slow/chat/stream", json={"input": "Hello", "session_id": "gone"}) as response:
+        with client.stream(
+            "POST", f"{server.url}/agents/slow/chat/stream", json={"input": "Hello", "session_id": "gone"}
+        ) as response:
             assert response.status_code == 200
             first = next(response.iter_lines())
             assert first.startswith("data: ") and '"metadata"' in first

@@ -19,7 +19,9 @@ ORDINARY = [
 
 
 @pytest.mark.parametrize("orchestrator", ["moe", "smartrouter"])
-async def test_three_facts_are_answered_after_sixty_unrelated_turns(client: httpx.AsyncClient, orchestrator: str) -> None:
+async def test_three_facts_are_answered_after_sixty_unrelated_turns(
+    client: httpx.AsyncClient, orchestrator: str
+) -> None:
     session_id = None
     for statement, _, _ in FACTS:
         response = await chat(client, orchestrator, statement, session_id)

@@ -109,7 +109,8 @@ async def test_concurrent_turns_on_one_orchestrated_conversation_are_all_stored_
 
         async def turn(n: int) -> None:
             response = await client.post(
-                f"{servers[n % 2].url}/agents/moe/chat", json={"input": f"Remember that note {n} matters.", "session_id": "shared-moe"}
+                f"{servers[n % 2].url}/agents/moe/chat",
+                json={"input": f"Remember that note {n} matters.", "session_id": "shared-moe"},
             )
             assert response.status_code == 200, response.text
 

@@ -66,7 +66,9 @@ def test_amortization_schedule_rejects_bad_row_count() -> None:
 
 def test_compound_growth_annual_and_monthly() -> None:
     assert finance.compound_growth(10_000, 7, 10)["future_value"] == pytest.approx(19_671.51, abs=0.01)
-    assert finance.compound_growth(1000, 12, 1, compounds_per_year=12)["future_value"] == pytest.approx(1126.83, abs=0.01)
+    assert finance.compound_growth(1000, 12, 1, compounds_per_year=12)["future_value"] == pytest.approx(
+        1126.83, abs=0.01
+    )
 
 
 def test_compound_growth_rejects_rate_at_or_below_minus_100_percent() -> None:

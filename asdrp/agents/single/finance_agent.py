@@ -11,4 +11,16 @@ from asdrp.tools import finance
 
 def create_finance_agent(instructions: str, model_config: ModelConfig) -> Agent:
     """The FinanceAgent agent with its tools and resolved model."""
-    return build_agent("FinanceAgent", instructions, model_config, [finance.loan_payment, finance.amortization_schedule, finance.compound_growth, finance.npv, finance.irr, finance.percentage_change])
+    return build_agent(
+        "FinanceAgent",
+        instructions,
+        model_config,
+        [
+            finance.loan_payment,
+            finance.amortization_schedule,
+            finance.compound_growth,
+            finance.npv,
+            finance.irr,
+            finance.percentage_change,
+        ],
+    )

@@ -11,4 +11,9 @@ from asdrp.tools import geo
 
 def create_geo_agent(instructions: str, model_config: ModelConfig) -> Agent:
     """The GeoAgent agent with its tools and resolved model."""
-    return build_agent("GeoAgent", instructions, model_config, [geo.geocode, geo.reverse_geocode, geo.distance_between, geo.places_near])
+    return build_agent(
+        "GeoAgent",
+        instructions,
+        model_config,
+        [geo.geocode, geo.reverse_geocode, geo.distance_between, geo.places_near],
+    )

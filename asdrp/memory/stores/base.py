@@ -135,6 +135,10 @@ class SessionStore(Protocol):
         """The model's bounded window, oldest first; its cost does not grow with the history."""
         ...
 
+    async def tail(self, key: ConversationKey, count: int) -> list[dict[str, Any]]:
+        """The newest `count` items exactly, oldest first (the SDK's `get_items(limit=count)`)."""
+        ...
+
     async def read(self, key: ConversationKey, *, after_seq: int = 0, limit: int | None = None) -> list[StoredItem]:
         """The full history in sequence order, paged by `after_seq` (the last seq seen)."""
         ...
@@ -282,7 +286,14 @@ class StoreBase:
         await self._discard(key, turn_id)
 
     async def window(self, key: ConversationKey, settings: WindowSettings) -> list[dict[str, Any]]:
+        if settings.max_items <= 0:
+            return []
         return select_window(await self._tail(key, settings.max_items), settings)
+
+    async def tail(self, key: ConversationKey, count: int) -> list[dict[str, Any]]:
+        if count <= 0:
+            return []
+        return [row.item for row in await self._tail(key, count)]
 
     async def read(self, key: ConversationKey, *, after_seq: int = 0, limit: int | None = None) -> list[StoredItem]:
         if limit is not None and limit <= 0:

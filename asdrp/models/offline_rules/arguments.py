@@ -144,7 +144,11 @@ def find_numbers(text: str) -> list[NumberMention]:
 def _capitalized_phrases(text: str) -> list[str]:
     """Fallback place finder: capitalised phrases that are not sentence-start question words."""
     found: list[str] = []
-    for match in re.finditer(r"[A-Z\u00C0-\u00DE][\w'\u00C0-\u024F\-]*(?:\s+(?:of\s+|de\s+)?[A-Z\u00C0-\u00DE][\w'\u00C0-\u024F\-]*)*", text):
+    for match in re.finditer(
+        r"[A-Z\u00C0-\u00DE][\w'\u00C0-\u024F\-]*"
+        r"(?:\s+(?:of\s+|de\s+)?[A-Z\u00C0-\u00DE][\w'\u00C0-\u024F\-]*)*",
+        text,
+    ):
         phrase = match.group(0)
         parts = phrase.split()
         while parts and parts[0].lower().replace("'s", "") in STOPWORDS | _NOT_PLACES:

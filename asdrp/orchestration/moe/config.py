@@ -60,7 +60,9 @@ def load_moe_config(path: str | Path | None = None, factory: AgentFactory | None
 
     orchestrator = top.section("orchestrator")
     display_name = orchestrator.string("display_name", "MoE")
-    description = orchestrator.string("description", "Mixture of experts: picks the best specialists and mixes their answers.")
+    description = orchestrator.string(
+        "description", "Mixture of experts: picks the best specialists and mixes their answers."
+    )
     orchestrator.finish()
 
     selection = top.section("selection")
@@ -101,9 +103,13 @@ def load_moe_config(path: str | Path | None = None, factory: AgentFactory | None
     expert_timeout = execution.number("expert_timeout", 20.0, positive=True)
     overall_timeout = execution.number("overall_timeout", 40.0, positive=True)
     if overall_timeout < expert_timeout:
-        raise execution.error("overall_timeout", f"must be at least expert_timeout ({expert_timeout:g}), got {overall_timeout:g}")
+        raise execution.error(
+            "overall_timeout", f"must be at least expert_timeout ({expert_timeout:g}), got {overall_timeout:g}"
+        )
     fallback_agent = execution.string("fallback_agent", "chitchat")
-    fallback_message = execution.string("fallback_message", "Sorry, I could not answer that right now. Please try again.")
+    fallback_message = execution.string(
+        "fallback_message", "Sorry, I could not answer that right now. Please try again."
+    )
     execution.finish()
 
     synthesis = top.section("synthesis")
@@ -130,4 +136,6 @@ def check_agents(file: Path, factory: AgentFactory, named: list[tuple[str, str]]
     known = factory.agent_names()
     for where, agent in named:
         if agent not in known:
-            raise ConfigError(f"{file}: {where}: unknown or disabled agent {agent!r} (enabled agents: {', '.join(known)})")
+            raise ConfigError(
+                f"{file}: {where}: unknown or disabled agent {agent!r} (enabled agents: {', '.join(known)})"
+            )

@@ -58,7 +58,9 @@ class MoEOrchestrator(ConversationOrchestrator):
         self, factory: AgentFactory, config: MoEConfig, *, wait_when_busy: bool | None = None,
         encoder: Encoder | None = None,
     ) -> None:
-        specialists = sorted({a for g in config.experts for a in g.agents} | {config.fallback_agent, config.fast_path_agent})
+        specialists = sorted(
+            {a for g in config.experts for a in g.agents} | {config.fallback_agent, config.fast_path_agent}
+        )
         memory = ConversationMemory.open(factory, self.agent_id, config.memory, specialists)
         synth = synthesis_model(config.synthesis_model)
         super().__init__(
@@ -106,13 +108,19 @@ class MoEOrchestrator(ConversationOrchestrator):
         scores = await self.selector.scores(query)
         info: dict[str, Any] = {"type": "selection", "method": self.selector.method, "scores": scores,
                                 "domain_words": domain}
-        if cfg.fast_path_enabled and not needs_context and is_small_talk(query, cfg.fast_path_phrases, cfg.fast_path_max_words):
+        if (
+            cfg.fast_path_enabled
+            and not needs_context
+            and is_small_talk(query, cfg.fast_path_phrases, cfg.fast_path_max_words)
+        ):
             info["reason"] = "fast path: greeting or acknowledgement"
             return [("", cfg.fast_path_agent, 1.0)], info
         if previous and (not domain or (is_bare_reply(query) and needs_context)):
             info["reason"] = "follow-up without a domain of its own: the previous turn's experts"
             return previous, info
-        chosen = rank_experts(scores, top_k=cfg.top_k_experts, threshold=cfg.confidence_threshold, gap=cfg.relevance_gap)
+        chosen = rank_experts(
+            scores, top_k=cfg.top_k_experts, threshold=cfg.confidence_threshold, gap=cfg.relevance_gap
+        )
         if chosen:
             info["reason"] = "best scoring experts"
             seen: set[str] = set()

@@ -30,7 +30,9 @@ class DomainVocabulary:
 
     def __init__(self, groups: Sequence[ExpertGroup]) -> None:
         self.groups = list(groups)
-        self.words = {g.name: vocabulary(g.capabilities) | vocabulary(g.examples, skip_proper_nouns=True) for g in self.groups}
+        self.words = {
+            g.name: vocabulary(g.capabilities) | vocabulary(g.examples, skip_proper_nouns=True) for g in self.groups
+        }
         every = [w for vocab in self.words.values() for w in vocab]
         count = len(self.groups)
         self.idf = {w: math.log(1 + count / every.count(w)) for w in set(every)}

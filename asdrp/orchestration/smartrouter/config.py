@@ -85,7 +85,9 @@ def load_smartrouter_config(path: str | Path | None = None, factory: AgentFactor
     subquery_timeout = execution.number("subquery_timeout", 20.0, positive=True)
     overall_timeout = execution.number("overall_timeout", 60.0, positive=True)
     if overall_timeout < subquery_timeout:
-        raise execution.error("overall_timeout", f"must be at least subquery_timeout ({subquery_timeout:g}), got {overall_timeout:g}")
+        raise execution.error(
+            "overall_timeout", f"must be at least subquery_timeout ({subquery_timeout:g}), got {overall_timeout:g}"
+        )
     retries = execution.integer("retries", 1, minimum=0)
     execution.finish()
 

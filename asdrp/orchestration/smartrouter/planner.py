@@ -109,7 +109,12 @@ def finalize(
         parts = keep
     renumber = {p.index: i for i, p in enumerate(parts)}
     final = [
-        SubQuery(i, p.text, p.capability, tuple(sorted({renumber[d] for d in p.depends_on if d in renumber and renumber[d] < i})))
+        SubQuery(
+            i,
+            p.text,
+            p.capability,
+            tuple(sorted({renumber[d] for d in p.depends_on if d in renumber and renumber[d] < i})),
+        )
         for i, p in enumerate(parts)
     ]
     return Plan("simple" if len(final) == 1 else "complex", final, method, notes)
@@ -150,7 +155,9 @@ class PlannedSubQuery(BaseModel):
 
     text: str = Field(description="A self-contained question for one specialist")
     capability: str = Field(description="One of the capability names listed in the instructions")
-    depends_on: list[int] = Field(default_factory=list, description="Indexes of earlier sub-queries whose answers it needs")
+    depends_on: list[int] = Field(
+        default_factory=list, description="Indexes of earlier sub-queries whose answers it needs"
+    )
 
 
 class PlanOutput(BaseModel):
@@ -197,7 +204,9 @@ class LLMPlanner:
         for index, sub in enumerate(output.subqueries):
             capability = sub.capability
             if capability not in self.names:
-                capability = self.rules.matcher.best(sub.text) or (previous[0] if previous else self.rules.default_capability)
+                capability = self.rules.matcher.best(sub.text) or (
+                    previous[0] if previous else self.rules.default_capability
+                )
                 notes.append(f"unknown capability {sub.capability!r} for part {index}: mapped to {capability!r}")
             parts.append(SubQuery(index, sub.text, capability, tuple(d for d in sub.depends_on if 0 <= d < index)))
         return finalize(parts, max_subqueries=self.rules.max_subqueries, method=self.method, notes=notes)

@@ -36,7 +36,9 @@ class SmartRouter(ConversationOrchestrator):
 
     def __init__(self, factory: AgentFactory, config: SmartRouterConfig, *, wait_when_busy: bool | None = None) -> None:
         self.capabilities = {c.name: c for c in config.capabilities}
-        memory = ConversationMemory.open(factory, self.agent_id, config.memory, sorted({c.agent for c in config.capabilities}))
+        memory = ConversationMemory.open(
+            factory, self.agent_id, config.memory, sorted({c.agent for c in config.capabilities})
+        )
         synth = synthesis_model(config.synthesis_model)
         super().__init__(
             factory, memory,
@@ -101,7 +103,8 @@ class SmartRouter(ConversationOrchestrator):
             else:
                 agent = self.capabilities[sub.capability].agent
                 outcomes.append(SpecialistOutcome(agent, "timeout", elapsed=time.perf_counter() - started,
-                                                  error=f"{agent} was stopped by the overall timeout ({cfg.overall_timeout:g}s)"))
+                                                  error=f"{agent} was stopped by the overall timeout "
+                                                        f"({cfg.overall_timeout:g}s)"))
         return outcomes
 
     async def _answer(self, query: str, state: ConversationState) -> TurnRecord:

@@ -204,7 +204,9 @@ async def _events(
                     if mapped is None:
                         incident = uuid.uuid4().hex[:12]
                         log.exception("stream of %s/%s failed (incident %s)", agent_id, session_id, incident)
-                        mapped = ApiError(500, "internal_error", f"The answer failed (incident {incident}); it has been logged.")
+                        mapped = ApiError(
+                            500, "internal_error", f"The answer failed (incident {incident}); it has been logged."
+                        )
                     services.metrics.error(mapped.error_code)
                     finished = True
                     yield sse("error", mapped.detail, {**base, "error_code": mapped.error_code})
