@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
+import os
 import re
+import socket
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
@@ -221,8 +226,9 @@ def ours_row(
 
 def store_row(open_store: Callable[[], Any]) -> Callable[[Sequence[Conversation]], Recall]:
     """A real store's recall: append every conversation (one session each, one item per append,
-    like a live chat) to `open_store()`, then ask `store.recall`. The store's seqs map back to
-    dia_ids through `store.read`. Runs the store's async API on a private event loop."""
+    the conversations' turns interleaved as a live server interleaves them) to `open_store()`, then
+    ask `store.recall`. The store's seqs map back to dia_ids through `store.read`. Runs the store's
+    async API on a private event loop and closes (and, for a shared store, drops) it at exit."""
 
     def build(conversations: Sequence[Conversation]) -> Recall:
         from asdrp.memory import ConversationKey
@@ -230,20 +236,30 @@ def store_row(open_store: Callable[[], Any]) -> Callable[[Sequence[Conversation]
         loop = asyncio.new_event_loop()
         store = open_store()
         dia: dict[str, dict[int, str]] = {}
+        keys = {c.id: ConversationKey("bench", f"locomo-{c.id}") for c in conversations}
 
         async def fill() -> None:
+            queues = {c.id: sdk_items(c) for c in conversations}
+            for position in range(max(len(q) for q in queues.values())):
+                for cid, items in queues.items():
+                    if position < len(items):
+                        await store.append(keys[cid], [items[position]], agent=None)
             for c in conversations:
-                key = ConversationKey("bench", f"locomo-{c.id}")
-                for item in sdk_items(c):
-                    await store.append(key, [item], agent=None)
-                stored = await store.read(key)
+                stored = await store.read(keys[c.id])
                 dia[c.id] = {s.seq: t.dia_id for s, t in zip(stored, c.turns)}
 
         loop.run_until_complete(fill())
 
+        async def close() -> None:
+            drop = getattr(store, "drop_schema", None) or getattr(store, "drop_prefix", None)
+            if drop is not None:
+                await drop()
+            await store.close()
+
+        atexit.register(lambda: loop.run_until_complete(close()))
+
         def recall(cid: str, question: str, k: int) -> list[str]:
-            key = ConversationKey("bench", f"locomo-{cid}")
-            found = loop.run_until_complete(store.recall(key, question[:10_000], limit=k))
+            found = loop.run_until_complete(store.recall(keys[cid], question[:10_000], limit=k))
             return [dia[cid][s.seq] for s in found]
 
         return recall
@@ -251,11 +267,33 @@ def store_row(open_store: Callable[[], Any]) -> Callable[[Sequence[Conversation]
     return build
 
 
-def sqlite_row() -> Row:
-    """The SQLite store in memory (the same code as a file store, without the disk)."""
+def store_rows(tmp: Path) -> list[Row]:
+    """Ours on every store: SQLite in memory and in a file, and PostgreSQL and Redis when they answer."""
     from asdrp.memory import SqliteStore
+    from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
+    from asdrp.memory.stores.redis import RedisSettings, RedisStore
 
-    return Row("SqliteStore.recall (in memory)", store_row(lambda: SqliteStore(None)))
+    name = f"locomo_{os.getpid()}"
+    rows = [
+        Row("ours: SqliteStore in memory", store_row(lambda: SqliteStore(None))),
+        Row("ours: SqliteStore file", store_row(lambda: SqliteStore(tmp / "locomo.db"))),
+    ]
+    for kind, url, port, make in (
+        ("PostgresStore", POSTGRES_URL, 5432, lambda: PostgresStore(POSTGRES_URL, PostgresSettings(schema=name))),
+        ("RedisStore", REDIS_URL, 6379, lambda: RedisStore(REDIS_URL, RedisSettings(prefix=f"{name}:"))),
+    ):
+        parts = urlsplit(url)
+        try:
+            socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=1).close()
+        except OSError:
+            print(f"  {kind} is not reachable at {url}: its row is left out", file=sys.stderr)
+            continue
+        rows.append(Row(f"ours: {kind}", store_row(make)))
+    return rows
+
+
+POSTGRES_URL = os.environ.get("ASDRP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ASDRP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 ROWS = [
@@ -374,11 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="LoCoMo-format JSON files")
     parser.add_argument("--ablation", action="store_true", help="also rank with each idea switched off")
-    parser.add_argument("--sqlite", action="store_true", help="add a row for the SQLite store's own recall")
+    parser.add_argument("--no-stores", action="store_true", help="leave out the rows of the real stores")
     args = parser.parse_args(argv)
     conversations = [load(p) for p in args.paths]
     console = Console(width=250)
-    main_table([*ROWS, *([sqlite_row()] if args.sqlite else [])], conversations, console)
+    with tempfile.TemporaryDirectory(prefix="asdrp-locomo-") as tmp:
+        main_table([*ROWS, *([] if args.no_stores else store_rows(Path(tmp)))], conversations, console)
     if args.ablation:
         main_table(ABLATION, conversations, console)
     index_cost(conversations, console)

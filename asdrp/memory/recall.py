@@ -33,10 +33,13 @@ __all__ = [
     "Neighbours",
     "Posting",
     "RankParams",
+    "candidates",
+    "frequent_terms",
     "index_terms",
     "item_terms",
     "query_terms",
     "rank",
+    "reach",
 ]
 
 MAX_QUERY_TERMS = 32
@@ -199,12 +202,54 @@ def _idf(items: int, df: int) -> float:
     return math.log(1.0 + (items - df + 0.5) / (df + 0.5))
 
 
+FREQUENT_SHARE = 0.02
+"""A query term found in more than this share of a conversation's items (and in more than
+FREQUENT_MIN of them) is *frequent*: its postings are read only for the items near those the
+other terms found. Its idf is small, so it reorders candidates but hardly ever finds one alone,
+and skipping most of its postings keeps a query's cost bounded by the selective terms."""
+FREQUENT_MIN = 100
+
+
+def frequent_terms(frequencies: Mapping[str, int], stats: CorpusStats) -> set[str]:
+    """The frequent terms among a query's (see FREQUENT_SHARE); never all of them when some occur."""
+    cutoff = max(FREQUENT_MIN, int(stats.items * FREQUENT_SHARE))
+    present = [term for term, count in frequencies.items() if count > 0]
+    frequent = {term for term in present if frequencies[term] > cutoff}
+    if present and len(frequent) == len(present):
+        frequent.discard(min(present, key=lambda term: frequencies[term]))  # the rarest one still finds items
+    return frequent
+
+
+CANDIDATES = 200
+"""At most this many items (those matching the most selective terms, the newest first among equals)
+have the frequent terms looked up around them: the second round's work is bounded too."""
+
+
+def candidates(postings: Iterable[Posting], params: RankParams = DEFAULT_PARAMS) -> list[int]:
+    """The positions around which a query's frequent terms are worth reading (see CANDIDATES)."""
+    matched: dict[int, int] = {}
+    for p in postings:
+        matched[p.seq] = matched.get(p.seq, 0) + 1
+    best = heapq.nlargest(CANDIDATES, matched, key=lambda seq: (matched[seq], seq))
+    span = reach(params)
+    return sorted({seq + d for seq in best for d in range(-span, span + 1)})
+
+
+def reach(params: RankParams = DEFAULT_PARAMS) -> int:
+    """How many items away a match still lends score (the longest neighbour chain of `params`)."""
+    return max(len(params.following), len(params.preceding))
+
+
 def term_scores(
-    postings: Iterable[Posting], stats: CorpusStats, params: RankParams = DEFAULT_PARAMS
+    postings: Iterable[Posting],
+    stats: CorpusStats,
+    params: RankParams = DEFAULT_PARAMS,
+    frequencies: Mapping[str, int] | None = None,
 ) -> dict[int, dict[str, float]]:
     """BM25 score of each query term in each item that holds it: {seq: {term: score}}.
 
-    An item's BM25 score (query terms OR-ed) is the sum of its values.
+    An item's BM25 score (query terms OR-ed) is the sum of its values. `frequencies` gives a term's
+    document frequency when the postings hold only some of its items (see `frequent_terms`).
     """
     by_term: dict[str, dict[int, Posting]] = {}
     for p in postings:
@@ -216,7 +261,7 @@ def term_scores(
     k1, b = params.k1, params.b
     scores: dict[int, dict[str, float]] = {}
     for term, found in by_term.items():
-        idf = _idf(items, len(found))
+        idf = _idf(items, max(len(found), (frequencies or {}).get(term, 0)))
         for seq, p in found.items():
             norm = k1 * (1.0 - b + b * max(p.length, p.tf) / avg_length)
             scores.setdefault(seq, {})[term] = idf * p.tf * (k1 + 1.0) / (p.tf + norm)
@@ -311,6 +356,7 @@ def rank(
     neighbours: Neighbours | None = None,
     *,
     params: RankParams = DEFAULT_PARAMS,
+    frequencies: Mapping[str, int] | None = None,
 ) -> list[int]:
     """The seqs of the `limit` most relevant items of the conversation, best first.
 
@@ -319,7 +365,7 @@ def rank(
     """
     if not isinstance(limit, int) or limit <= 0:
         return []
-    terms = term_scores(postings, stats, params)
+    terms = term_scores(postings, stats, params, frequencies)
     if params.following or params.preceding:
         scores = smooth(terms, params, neighbours)
     else:

@@ -26,7 +26,7 @@ from asdrp.memory.errors import InvalidCursorError, InvalidRecallQueryError, Ses
 from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
-from asdrp.memory.recall import CorpusStats, Posting, item_terms, query_terms, rank
+from asdrp.memory.recall import CorpusStats, Posting, candidates, frequent_terms, item_terms, query_terms, rank
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
 from asdrp.memory.rows import Row, make_rows, title_from
@@ -307,10 +307,15 @@ class StoreBase:
         terms = recall_terms(query, limit)
         if not terms:
             return []
-        postings, stats = await self._postings(key, terms)
-        seqs = rank(postings, stats, min(limit, RECALL_LIMIT_MAX))
-        found = {stored.seq: stored for stored in await self._items_at(key, seqs)} if seqs else {}
-        return [found[seq] for seq in seqs if seq in found]
+        frequencies, stats = await self._frequencies(key, terms)
+        frequent = frequent_terms(frequencies, stats)
+        selective = [term for term in terms if frequencies.get(term) and term not in frequent]
+        postings = await self._postings(key, selective) if selective else []
+        if frequent and postings:
+            postings += await self._postings(key, sorted(frequent), candidates(postings))
+        positions = rank(postings, stats, limit, frequencies=frequencies)
+        found = await self._items_at(key, positions) if positions else {}
+        return [found[position] for position in positions if position in found]
 
     async def clear(self, key: ConversationKey) -> None:
         await self._clear(key, time.time())
@@ -456,12 +461,22 @@ class StoreBase:
         """Remove the newest item and its recall postings."""
         raise NotImplementedError
 
-    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
-        """The conversation's postings of `terms` and its index counters, from its own index only."""
+    async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
+        """How many items of the conversation hold each term, and its index counters (its own index only)."""
         raise NotImplementedError
 
-    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
-        """The stored items with these seqs (any order; missing ones are left out)."""
+    async def _postings(
+        self, key: ConversationKey, terms: list[str], positions: list[int] | None = None
+    ) -> list[Posting]:
+        """The conversation's postings of `terms` (only those at `positions` when given), from its own index.
+
+        A posting's `seq` is the item's position in its conversation (1, 2, 3, … with no gaps), so
+        the ranking can tell which items are adjacent.
+        """
+        raise NotImplementedError
+
+    async def _items_at(self, key: ConversationKey, positions: list[int]) -> dict[int, StoredItem]:
+        """The stored items at these positions of the conversation, by position (missing ones left out)."""
         raise NotImplementedError
 
     async def _clear(self, key: ConversationKey, now: float) -> None:

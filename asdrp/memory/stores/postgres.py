@@ -147,7 +147,9 @@ class PostgresStore(StoreBase):
 
     def _make_engines(self) -> _Engines:
         s = self.settings
-        return _Engines(self._make_engine(s.pool_size, s.max_overflow), self._make_engine(s.lock_pool_size, s.lock_max_overflow))
+        return _Engines(
+            self._make_engine(s.pool_size, s.max_overflow), self._make_engine(s.lock_pool_size, s.lock_max_overflow)
+        )
 
     @staticmethod
     def _drop_engines(engines: _Engines) -> None:
@@ -228,19 +230,21 @@ class PostgresStore(StoreBase):
         insert = _sql(
             f"""WITH registry AS (
                   INSERT INTO {s}.sessions AS x (user_id, session_id, agent_id, title, created_at, updated_at,
-                                                 item_count, recall_items, recall_length)
-                  VALUES (:u, :s, :a, :t, :c, :now, :n, :ri, :rl)
+                                                 item_count, last_position, recall_items, recall_length)
+                  VALUES (:u, :s, :a, :t, :c, :now, :n, CAST(:np AS BIGINT), :ri, :rl)
                   ON CONFLICT (user_id, session_id) DO UPDATE SET
                     updated_at = GREATEST(x.updated_at, EXCLUDED.updated_at),
                     item_count = x.item_count + EXCLUDED.item_count,
+                    last_position = x.last_position + EXCLUDED.last_position,
                     recall_items = x.recall_items + EXCLUDED.recall_items,
                     recall_length = x.recall_length + EXCLUDED.recall_length,
                     agent_id = COALESCE(x.agent_id, EXCLUDED.agent_id),
                     title = CASE WHEN x.title = '' THEN EXCLUDED.title ELSE x.title END
-                  RETURNING 1 AS locked),
+                  RETURNING x.last_position),
                 batch AS MATERIALIZED (
-                  SELECT r.ord, nextval('{s}.items_id_seq') AS id, r.agent, r.role, r.turn_start, r.tokens,
-                         r.created_at, r.data, r.terms_length
+                  SELECT r.ord, nextval('{s}.items_id_seq') AS id,
+                         registry.last_position - CAST(:np AS BIGINT) + r.ord AS position,
+                         r.agent, r.role, r.turn_start, r.tokens, r.created_at, r.data, r.terms_length
                   FROM registry,
                        unnest(CAST(:agents AS TEXT[]), CAST(:roles AS TEXT[]), CAST(:turns AS BOOLEAN[]),
                               CAST(:tokens AS INTEGER[]), CAST(:created AS DOUBLE PRECISION[]),
@@ -248,11 +252,11 @@ class PostgresStore(StoreBase):
                        WITH ORDINALITY AS r(agent, role, turn_start, tokens, created_at, data, terms_length, ord)),
                 stored AS (
                   INSERT INTO {s}.items (id, user_id, session_id, agent, role, turn_start, tokens, created_at, data,
-                                         terms_length)
-                  SELECT id, :u, :s, agent, role, turn_start, tokens, created_at, data, terms_length
+                                         terms_length, position)
+                  SELECT id, :u, :s, agent, role, turn_start, tokens, created_at, data, terms_length, position
                   FROM batch ORDER BY ord)
-                INSERT INTO {s}.recall_postings (user_id, session_id, term, seq, tf, length)
-                SELECT :u, :s, p.term, b.id, p.tf, b.terms_length
+                INSERT INTO {s}.recall_postings (user_id, session_id, term, position, tf, length)
+                SELECT :u, :s, p.term, b.position, p.tf, b.terms_length
                 FROM batch b
                 JOIN unnest(CAST(:p_ords AS BIGINT[]), CAST(:p_terms AS TEXT[]), CAST(:p_tfs AS INTEGER[]))
                      AS p(ord, term, tf) ON p.ord = b.ord"""
@@ -265,6 +269,7 @@ class PostgresStore(StoreBase):
             "c": now if created_at is None else created_at,
             "now": now,
             "n": len(rows),
+            "np": len(rows),
             "ri": sum(1 for r in rows if r.terms),
             "rl": sum(r.terms_length for r in rows),
             "agents": [r.agent for r in rows],
@@ -362,40 +367,60 @@ class PostgresStore(StoreBase):
 
         return await self._run("read", read, write=False)
 
-    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
+    async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
         s = self.schema
 
-        async def read(conn: AsyncConnection) -> tuple[list[Posting], CorpusStats]:
+        async def read(conn: AsyncConnection) -> tuple[dict[str, int], CorpusStats]:
             rows = await conn.execute(
                 _sql(
-                    f"""SELECT term, seq, tf, length FROM {s}.recall_postings
-                        WHERE user_id = :u AND session_id = :s AND term = ANY(CAST(:t AS TEXT[]))"""
+                    f"""SELECT term, count(*) FROM {s}.recall_postings
+                        WHERE user_id = :u AND session_id = :s AND term = ANY(CAST(:t AS TEXT[])) GROUP BY term"""
                 ),
                 {**self._key(key), "t": terms},
             )
-            postings = [Posting(r[1], r[0], r[2], r[3]) for r in rows.all()]
+            counts = {r[0]: int(r[1]) for r in rows.all()}
             stats = (
                 await conn.execute(
-                    _sql(f"SELECT recall_items, recall_length FROM {s}.sessions WHERE user_id = :u AND session_id = :s"),
+                    _sql(
+                        f"SELECT recall_items, recall_length FROM {s}.sessions WHERE user_id = :u AND session_id = :s"
+                    ),
                     self._key(key),
                 )
             ).first()
-            return postings, CorpusStats(int(stats[0]), int(stats[1])) if stats else CorpusStats(0, 0)
+            return counts, CorpusStats(int(stats[0]), int(stats[1])) if stats else CorpusStats(0, 0)
 
         return await self._run("recall", read, write=False)
 
-    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
+    async def _postings(
+        self, key: ConversationKey, terms: list[str], positions: list[int] | None = None
+    ) -> list[Posting]:
         s = self.schema
 
-        async def read(conn: AsyncConnection) -> list[StoredItem]:
+        async def read(conn: AsyncConnection) -> list[Posting]:
+            sql = f"""SELECT term, position, tf, length FROM {s}.recall_postings
+                      WHERE user_id = :u AND session_id = :s AND term = ANY(CAST(:t AS TEXT[]))"""
+            params: dict[str, Any] = {**self._key(key), "t": terms}
+            if positions is not None:
+                sql += " AND position = ANY(CAST(:p AS BIGINT[]))"
+                params["p"] = positions
+            return [Posting(r[1], r[0], r[2], r[3]) for r in (await conn.execute(_sql(sql), params)).all()]
+
+        return await self._run("recall", read, write=False)
+
+    async def _items_at(self, key: ConversationKey, positions: list[int]) -> dict[int, StoredItem]:
+        s = self.schema
+
+        async def read(conn: AsyncConnection) -> dict[int, StoredItem]:
             rows = await conn.execute(
                 _sql(
-                    f"""SELECT id, data, agent, role, created_at FROM {s}.items
-                        WHERE id = ANY(CAST(:q AS BIGINT[])) AND user_id = :u AND session_id = :s"""
+                    f"""SELECT position, id, data, agent, role, created_at FROM {s}.items
+                        WHERE user_id = :u AND session_id = :s AND position = ANY(CAST(:p AS BIGINT[]))"""
                 ),
-                {**self._key(key), "q": seqs},
+                {**self._key(key), "p": positions},
             )
-            return [StoredItem(seq=r[0], item=json.loads(r[1]), agent=r[2], role=r[3], created_at=r[4]) for r in rows]
+            return {
+                r[0]: StoredItem(seq=r[1], item=json.loads(r[2]), agent=r[3], role=r[4], created_at=r[5]) for r in rows
+            }
 
         return await self._run("recall", read, write=False)
 
@@ -414,27 +439,28 @@ class PostgresStore(StoreBase):
                         f"""DELETE FROM {s}.items WHERE id = (
                               SELECT id FROM {s}.items WHERE user_id = :u AND session_id = :s
                               ORDER BY id DESC LIMIT 1)
-                            RETURNING id, data, terms_length"""
+                            RETURNING position, data, terms_length"""
                     ),
                     self._key(key),
                 )
             ).first()
             if row is None:
                 return None
-            seq, data, length = row
+            position, data, length = row
             await conn.execute(
-                _sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND seq = :q"),
-                {**self._key(key), "q": seq},
+                _sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND position = :p"),
+                {**self._key(key), "p": position},
             )
-            await conn.execute(
+            await conn.execute(  # the next append takes the popped item's position again: no gap
                 _sql(
                     f"""UPDATE {s}.sessions SET item_count = GREATEST(item_count - 1, 0),
                           updated_at = GREATEST(updated_at, :now),
                           recall_items = GREATEST(recall_items - :ri, 0),
-                          recall_length = GREATEST(recall_length - :rl, 0)
+                          recall_length = GREATEST(recall_length - :rl, 0),
+                          last_position = :p - 1
                         WHERE user_id = :u AND session_id = :s"""
                 ),
-                {**self._key(key), "now": now, "ri": int(length > 0), "rl": length},
+                {**self._key(key), "now": now, "ri": int(length > 0), "rl": length, "p": position},
             )
             return json.loads(data)
 
@@ -452,7 +478,9 @@ class PostgresStore(StoreBase):
                 {**self._key(key), "now": now},
             )
             for table in ("items", "staged_turns", "recall_postings"):
-                await conn.execute(_sql(f"DELETE FROM {s}.{table} WHERE user_id = :u AND session_id = :s"), self._key(key))
+                await conn.execute(
+                    _sql(f"DELETE FROM {s}.{table} WHERE user_id = :u AND session_id = :s"), self._key(key)
+                )
 
         await self._run("clear", clear, write=True)
 
@@ -610,8 +638,11 @@ class PostgresStore(StoreBase):
                 )
             ).one()
             await conn.execute(
-                _sql(f"DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND seq < :k"),
-                {**self._key(key), "k": seq},
+                _sql(
+                    f"""DELETE FROM {s}.recall_postings WHERE user_id = :u AND session_id = :s AND position < (
+                          SELECT coalesce(min(position), 0) FROM {s}.items WHERE user_id = :u AND session_id = :s)"""
+                ),
+                self._key(key),
             )
             await conn.execute(
                 _sql(

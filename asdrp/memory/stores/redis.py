@@ -289,6 +289,42 @@ redis.call('HINCRBY', KEYS[2], 'recall_length', string.format('%d', 0 - length))
 return cut
 """
 
+# Each term's document frequency (entries in its posting string) and the conversation's counters.
+_FREQUENCIES = """
+local out = {tonumber(redis.call('HGET', KEYS[2], 'recall_items') or 0),
+             tonumber(redis.call('HGET', KEYS[2], 'recall_length') or 0)}
+for i = 1, #ARGV do
+  local postings = redis.call('GET', KEYS[6] .. ARGV[i]) or ''
+  local _, count = string.gsub(postings, ' ', '')
+  out[#out + 1] = count
+end
+return out
+"""
+
+# ARGV: T, T terms, then positions: each term's posting string, only the entries at those positions
+# when some are given (so a frequent term's long string never crosses the network whole).
+_POSTINGS = """
+local t = tonumber(ARGV[1])
+local wanted = nil
+if #ARGV > t + 1 then
+  wanted = {}
+  for i = t + 2, #ARGV do wanted[ARGV[i]] = true end
+end
+local out = {}
+for i = 2, t + 1 do
+  local postings = redis.call('GET', KEYS[6] .. ARGV[i]) or ''
+  if wanted then
+    local kept = {}
+    for entry, seq in string.gmatch(postings, '( (%d+):%d+:%d+)') do
+      if wanted[seq] then kept[#kept + 1] = entry end
+    end
+    postings = table.concat(kept)
+  end
+  out[#out + 1] = postings
+end
+return out
+"""
+
 # Several items by seq, joined like _TAIL (the head's seq turns a seq into a list index).
 _AT = """
 local first = redis.call('LINDEX', KEYS[1], 0)
@@ -315,6 +351,7 @@ return 0
 _SCRIPTS = {
     "append": _APPEND, "read": _READ, "tail": _TAIL, "pop": _POP, "clear": _CLEAR, "delete": _DELETE,
     "expire": _EXPIRE, "last_turn_start": _LAST_TURN_START, "remove_before": _REMOVE_BEFORE, "at": _AT,
+    "frequencies": _FREQUENCIES, "postings": _POSTINGS,
     "unlock": _UNLOCK, "renew": _RENEW,
 }
 
@@ -470,26 +507,27 @@ class RedisStore(StoreBase):
         joined = await self._script("read", self._keys(key)[:1], [after_seq, -1 if limit is None else limit])
         return [_stored(d) for d in _elements(joined)]
 
-    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
-        keys = self._keys(key)
+    async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
+        raw = await self._script("frequencies", self._keys(key), terms)
+        items, length, *counts = raw
+        return {t: int(n) for t, n in zip(terms, counts) if int(n)}, CorpusStats(int(items), int(length))
 
-        async def read(r: aioredis.Redis) -> list[Any]:
-            pipe = r.pipeline(transaction=False)
-            pipe.hmget(keys[1], "recall_items", "recall_length")
-            pipe.mget([keys[5] + term for term in terms])
-            return await pipe.execute()
-
-        (items, length), lists = await self._run("recall", read)
-        postings = [
+    async def _postings(
+        self, key: ConversationKey, terms: list[str], positions: list[int] | None = None
+    ) -> list[Posting]:
+        args: list[Any] = [len(terms), *terms, *(positions or [])]
+        lists = await self._script("postings", self._keys(key), args)
+        return [
             Posting(int(seq), term, int(tf), int(n))
             for term, raw in zip(terms, lists)
             if raw
             for seq, tf, n in (entry.split(b":") for entry in raw.split())
         ]
-        return postings, CorpusStats(int(items or 0), int(length or 0))
 
-    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
-        return [_stored(d) for d in _elements(await self._script("at", self._keys(key)[:1], seqs))]
+    async def _items_at(self, key: ConversationKey, positions: list[int]) -> dict[int, StoredItem]:
+        """A conversation's seqs here ARE its positions (consecutive, see the module docstring)."""
+        stored = [_stored(d) for d in _elements(await self._script("at", self._keys(key)[:1], positions))]
+        return {item.seq: item for item in stored}
 
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
         raw = await self._script("pop", self._keys(key), [key.session_id, repr(now)])
@@ -599,7 +637,8 @@ class RedisStore(StoreBase):
         return over
 
     async def _tail_flags(self, key: ConversationKey, count: int) -> list[tuple[int, bool]]:
-        return [(d["s"], bool(d["u"])) for d in reversed(_elements(await self._script("tail", self._keys(key)[:1], [count])))]
+        tail = _elements(await self._script("tail", self._keys(key)[:1], [count]))
+        return [(d["s"], bool(d["u"])) for d in reversed(tail)]
 
     async def _last_turn_start(self, key: ConversationKey) -> int | None:
         seq = await self._script("last_turn_start", self._keys(key)[:1], [])

@@ -235,33 +235,34 @@ class SqliteStore(StoreBase):
                     f"DELETE FROM staged_turns WHERE {_KEY} AND turn_id = ?", (key.user, key.session_id, settle)
                 ).rowcount:
                     raise StaleTurnError(f"The interrupted turn of session {key.session_id!r} was already stored")
-                updated = db.execute(
+                found = db.execute(
                     "UPDATE sessions SET updated_at = MAX(updated_at, ?), item_count = item_count + ?, "
                     "title = CASE WHEN title = '' THEN ? ELSE title END, agent_id = COALESCE(agent_id, ?), "
-                    f"recall_items = recall_items + ?, recall_length = recall_length + ? WHERE {_KEY}",
-                    (now, len(values), title, agent_id, indexed, indexed_length, key.user, key.session_id),
-                ).rowcount
-                if not updated:  # first write of this conversation: create its registry row
+                    "last_position = last_position + ?, recall_items = recall_items + ?, "
+                    f"recall_length = recall_length + ? WHERE {_KEY} RETURNING last_position",
+                    (now, len(values), title, agent_id, len(values), indexed, indexed_length, key.user,
+                     key.session_id),
+                ).fetchone()
+                if found is None:  # first write of this conversation: create its registry row
                     db.execute(
-                        f"INSERT INTO sessions ({_SESSION_COLUMNS}, recall_items, recall_length) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (key.user, key.session_id, agent_id, title, first_write, now, len(values), indexed,
-                         indexed_length),
+                        f"INSERT INTO sessions ({_SESSION_COLUMNS}, last_position, recall_items, recall_length) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (key.user, key.session_id, agent_id, title, first_write, now, len(values), len(values),
+                         indexed, indexed_length),
                     )
+                first = (found[0] if found is not None else len(values)) - len(values) + 1
                 db.executemany(
                     "INSERT INTO items (user_id, session_id, agent, role, turn_start, tokens, created_at, data, "
-                    "terms_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    values,
+                    "terms_length, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*value, first + offset) for offset, value in enumerate(values)],
                 )
                 if indexed:
-                    # AUTOINCREMENT under the write lock: the batch got the ids last - n + 1 .. last
-                    first = db.execute("SELECT last_insert_rowid()").fetchone()[0] - len(values) + 1
                     db.executemany(
-                        "INSERT INTO recall_postings (user_id, session_id, term, seq, tf, length) "
+                        "INSERT INTO recall_postings (user_id, session_id, term, position, tf, length) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         [
-                            (key.user, key.session_id, term, first + position, tf, row.terms_length)
-                            for position, row in enumerate(rows)
+                            (key.user, key.session_id, term, first + offset, tf, row.terms_length)
+                            for offset, row in enumerate(rows)
                             for term, tf in row.terms.items()
                         ],
                     )
@@ -325,59 +326,74 @@ class SqliteStore(StoreBase):
             for item, (seq, _, agent, role, created) in zip(items, rows)
         ]
 
-    async def _postings(self, key: ConversationKey, terms: list[str]) -> tuple[list[Posting], CorpusStats]:
-        def read(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], tuple[int, int] | None]:
-            marks = ",".join("?" * len(terms))
-            postings = db.execute(
-                f"SELECT term, seq, tf, length FROM recall_postings WHERE {_KEY} AND term IN ({marks})",
+    async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
+        def read(db: sqlite3.Connection) -> tuple[list[tuple[str, int]], tuple[int, int] | None]:
+            counts = db.execute(
+                f"SELECT term, count(*) FROM recall_postings WHERE {_KEY} AND term IN ({','.join('?' * len(terms))}) "
+                "GROUP BY term",
                 (key.user, key.session_id, *terms),
             ).fetchall()
             stats = db.execute(
                 f"SELECT recall_items, recall_length FROM sessions WHERE {_KEY}", (key.user, key.session_id)
             ).fetchone()
-            return postings, stats
+            return counts, stats
 
-        postings, stats = await self._run(read)
-        items, length = stats or (0, 0)
-        return [Posting(seq, term, tf, n) for term, seq, tf, n in postings], CorpusStats(items, length)
+        counts, stats = await self._run(read)
+        return dict(counts), CorpusStats(*(stats or (0, 0)))
 
-    async def _items_at(self, key: ConversationKey, seqs: list[int]) -> list[StoredItem]:
-        def read(db: sqlite3.Connection) -> list[tuple[int, str, str | None, str, float]]:
-            marks = ",".join("?" * len(seqs))
+    async def _postings(
+        self, key: ConversationKey, terms: list[str], positions: list[int] | None = None
+    ) -> list[Posting]:
+        def read(db: sqlite3.Connection) -> list[tuple[str, int, int, int]]:
+            sql = (
+                f"SELECT term, position, tf, length FROM recall_postings "
+                f"WHERE {_KEY} AND term IN ({','.join('?' * len(terms))})"
+            )
+            params: list[Any] = [key.user, key.session_id, *terms]
+            if positions is not None:
+                sql += f" AND position IN ({','.join('?' * len(positions))})"
+                params += positions
+            return db.execute(sql, params).fetchall()
+
+        return [Posting(position, term, tf, n) for term, position, tf, n in await self._run(read)]
+
+    async def _items_at(self, key: ConversationKey, positions: list[int]) -> dict[int, StoredItem]:
+        def read(db: sqlite3.Connection) -> list[tuple[int, int, str, str | None, str, float]]:
+            marks = ",".join("?" * len(positions))
             return db.execute(
-                f"SELECT id, data, agent, role, created_at FROM items WHERE id IN ({marks}) AND {_KEY}",
-                (*seqs, key.user, key.session_id),
+                f"SELECT position, id, data, agent, role, created_at FROM items WHERE {_KEY} AND position IN ({marks})",
+                (key.user, key.session_id, *positions),
             ).fetchall()
 
         rows = await self._run(read)
-        items = _decode_array([row[1] for row in rows])
-        return [
-            StoredItem(seq=seq, item=item, agent=agent, role=role, created_at=created)
-            for item, (seq, _, agent, role, created) in zip(items, rows)
-        ]
+        items = _decode_array([row[2] for row in rows])
+        return {
+            position: StoredItem(seq=seq, item=item, agent=agent, role=role, created_at=created)
+            for item, (position, seq, _, agent, role, created) in zip(items, rows)
+        }
 
     async def _pop(self, key: ConversationKey, now: float) -> dict[str, Any] | None:
         def pop_newest(db: sqlite3.Connection) -> str | None:
             with self._write(db):
                 row = db.execute(
-                    f"SELECT id, data, terms_length FROM items WHERE {_KEY} ORDER BY id DESC LIMIT 1",
+                    f"SELECT id, position, data, terms_length FROM items WHERE {_KEY} ORDER BY id DESC LIMIT 1",
                     (key.user, key.session_id),
                 ).fetchone()
                 if row is None:
                     return None
-                seq, data, length = row
+                seq, position, data, length = row
                 db.execute("DELETE FROM items WHERE id = ?", (seq,))
                 item = json.loads(data)
                 terms = {} if is_opaque(item) else item_terms(item)
                 db.executemany(
-                    f"DELETE FROM recall_postings WHERE {_KEY} AND term = ? AND seq = ?",
-                    [(key.user, key.session_id, term, seq) for term in terms],
+                    f"DELETE FROM recall_postings WHERE {_KEY} AND term = ? AND position = ?",
+                    [(key.user, key.session_id, term, position) for term in terms],
                 )
-                db.execute(
+                db.execute(  # the next append takes the popped item's position again: no gap
                     "UPDATE sessions SET item_count = MAX(item_count - 1, 0), updated_at = MAX(updated_at, ?), "
-                    "recall_items = MAX(recall_items - ?, 0), recall_length = MAX(recall_length - ?, 0) "
-                    f"WHERE {_KEY}",
-                    (now, int(length > 0), length, key.user, key.session_id),
+                    "recall_items = MAX(recall_items - ?, 0), recall_length = MAX(recall_length - ?, 0), "
+                    f"last_position = ? - 1 WHERE {_KEY}",
+                    (now, int(length > 0), length, position, key.user, key.session_id),
                 )
                 return data
 
@@ -505,11 +521,14 @@ class SqliteStore(StoreBase):
                     f"DELETE FROM items WHERE {_KEY} AND id < ?", (key.user, key.session_id, seq)
                 ).rowcount
                 db.execute(
-                    f"DELETE FROM recall_postings WHERE {_KEY} AND seq < ?", (key.user, key.session_id, seq)
+                    f"DELETE FROM recall_postings WHERE {_KEY} AND position < "
+                    f"(SELECT coalesce(min(position), 0) FROM items WHERE {_KEY})",
+                    (key.user, key.session_id, key.user, key.session_id),
                 )
                 if removed:
                     db.execute(
-                        "UPDATE sessions SET item_count = MAX(item_count - ?, 0), recall_items = MAX(recall_items - ?, 0), "
+                        "UPDATE sessions SET item_count = MAX(item_count - ?, 0), "
+                        "recall_items = MAX(recall_items - ?, 0), "
                         f"recall_length = MAX(recall_length - ?, 0) WHERE {_KEY}",
                         (removed, indexed, length, key.user, key.session_id),
                     )

@@ -81,10 +81,12 @@ async def m003_staged_turns(conn: AsyncConnection, s: str) -> None:
 
 @PG_MIGRATIONS
 async def m004_recall_index(conn: AsyncConnection, s: str) -> None:
-    """A per-conversation inverted index for recall (btree keyed by conversation first, so a query
-    reads only that conversation's postings of its terms) and the counters its ranking needs.
+    """A per-conversation inverted index for recall and what its ranking needs.
 
-    Existing items are indexed with the rules of asdrp.memory.recall as of this migration.
+    Items get a `position` within their conversation (ids are global, with gaps where other
+    conversations wrote) because the ranking reads adjacency. The postings' btree is keyed by
+    conversation first, so a query reads only that conversation's postings of its terms. Existing
+    items are indexed with the rules of asdrp.memory.recall as of this migration.
     """
     import json
 
@@ -94,27 +96,38 @@ async def m004_recall_index(conn: AsyncConnection, s: str) -> None:
     await _exec(
         conn,
         f"""CREATE TABLE {s}.recall_postings (
-            user_id TEXT NOT NULL, session_id TEXT NOT NULL, term TEXT NOT NULL, seq BIGINT NOT NULL,
-            tf INTEGER NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (user_id, session_id, term, seq))""",
+            user_id TEXT NOT NULL, session_id TEXT NOT NULL, term TEXT NOT NULL, position BIGINT NOT NULL,
+            tf INTEGER NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (user_id, session_id, term, position))""",
     )
+    await _exec(conn, f"ALTER TABLE {s}.items ADD COLUMN position BIGINT NOT NULL DEFAULT 0")
     await _exec(conn, f"ALTER TABLE {s}.items ADD COLUMN terms_length INTEGER NOT NULL DEFAULT 0")
+    await _exec(conn, f"ALTER TABLE {s}.sessions ADD COLUMN last_position BIGINT NOT NULL DEFAULT 0")
     await _exec(conn, f"ALTER TABLE {s}.sessions ADD COLUMN recall_items INTEGER NOT NULL DEFAULT 0")
     await _exec(conn, f"ALTER TABLE {s}.sessions ADD COLUMN recall_length BIGINT NOT NULL DEFAULT 0")
-    rows = (await conn.execute(text(f"SELECT id, user_id, session_id, data FROM {s}.items"))).all()
-    for seq, user, session_id, data in rows:
+    await _exec(
+        conn,
+        f"""UPDATE {s}.items i SET position = n.position FROM (
+              SELECT id, row_number() OVER (PARTITION BY user_id, session_id ORDER BY id) AS position
+              FROM {s}.items) n WHERE i.id = n.id""",
+    )
+    await _exec(conn, f"CREATE INDEX items_position ON {s}.items (user_id, session_id, position)")
+    rows = (await conn.execute(text(f"SELECT id, user_id, session_id, position, data FROM {s}.items"))).all()
+    for item_id, user, session_id, position, data in rows:
         item = json.loads(data)
         terms = {} if is_opaque(item) else item_terms(item)
         if not terms:
             continue
         length = sum(terms.values())
         await conn.execute(
-            text(f"INSERT INTO {s}.recall_postings VALUES (:u, :s, :t, :q, :f, :n)"),
-            [{"u": user, "s": session_id, "t": t, "q": seq, "f": f, "n": length} for t, f in terms.items()],
+            text(f"INSERT INTO {s}.recall_postings VALUES (:u, :s, :t, :p, :f, :n)"),
+            [{"u": user, "s": session_id, "t": t, "p": position, "f": f, "n": length} for t, f in terms.items()],
         )
-        await conn.execute(text(f"UPDATE {s}.items SET terms_length = :n WHERE id = :q"), {"n": length, "q": seq})
+        await conn.execute(text(f"UPDATE {s}.items SET terms_length = :n WHERE id = :i"), {"n": length, "i": item_id})
     await _exec(
         conn,
         f"""UPDATE {s}.sessions x SET
+              last_position = (SELECT coalesce(max(position), 0) FROM {s}.items i WHERE i.user_id = x.user_id
+                               AND i.session_id = x.session_id),
               recall_items = (SELECT count(*) FROM {s}.items i WHERE i.user_id = x.user_id
                               AND i.session_id = x.session_id AND i.terms_length > 0),
               recall_length = (SELECT coalesce(sum(terms_length), 0) FROM {s}.items i WHERE i.user_id = x.user_id

@@ -90,11 +90,14 @@ def m004_user_id_and_staged_turns(db: sqlite3.Connection) -> None:
 
 @SQLITE_MIGRATIONS
 def m005_recall_index(db: sqlite3.Connection) -> None:
-    """A per-conversation inverted index for recall, and the counters its ranking needs.
+    """A per-conversation inverted index for recall, and what its ranking needs.
 
-    The postings' primary key starts with the conversation, so a query reads only that
-    conversation's entries of its terms, however many conversations the file holds. Existing items
-    are indexed with the rules of asdrp.memory.recall as of this migration.
+    Items get a `position` within their conversation (1, 2, 3, ... in the order they were said;
+    `id` is global, so a conversation's ids have gaps where others wrote), because recall's ranking
+    reads adjacency: an answer is the item right after its question. The postings' primary key
+    starts with the conversation, so a query reads only that conversation's entries of its terms,
+    however many conversations the file holds. Existing items are indexed with the rules of
+    asdrp.memory.recall as of this migration.
     """
     from asdrp.memory.recall import item_terms
     from asdrp.memory.rows import is_opaque
@@ -104,28 +107,39 @@ def m005_recall_index(db: sqlite3.Connection) -> None:
             user_id TEXT NOT NULL,
             session_id TEXT NOT NULL,
             term TEXT NOT NULL,
-            seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
             tf INTEGER NOT NULL,
             length INTEGER NOT NULL,
-            PRIMARY KEY (user_id, session_id, term, seq)
+            PRIMARY KEY (user_id, session_id, term, position)
         ) WITHOUT ROWID"""
     )
+    db.execute("ALTER TABLE items ADD COLUMN position INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE items ADD COLUMN terms_length INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN last_position INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE sessions ADD COLUMN recall_items INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE sessions ADD COLUMN recall_length INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """UPDATE items SET position = numbered.position FROM (
+             SELECT id, row_number() OVER (PARTITION BY user_id, session_id ORDER BY id) AS position FROM items
+           ) AS numbered WHERE items.id = numbered.id"""
+    )
+    db.execute("CREATE INDEX items_position ON items (user_id, session_id, position)")
     lengths = []
-    for seq, user, session_id, data in db.execute("SELECT id, user_id, session_id, data FROM items").fetchall():
+    rows = db.execute("SELECT id, user_id, session_id, position, data FROM items").fetchall()
+    for item_id, user, session_id, position, data in rows:
         item = json.loads(data)
         terms = {} if is_opaque(item) else item_terms(item)
         length = sum(terms.values())
         db.executemany(
-            "INSERT INTO recall_postings (user_id, session_id, term, seq, tf, length) VALUES (?, ?, ?, ?, ?, ?)",
-            [(user, session_id, term, seq, tf, length) for term, tf in terms.items()],
+            "INSERT INTO recall_postings (user_id, session_id, term, position, tf, length) VALUES (?, ?, ?, ?, ?, ?)",
+            [(user, session_id, term, position, tf, length) for term, tf in terms.items()],
         )
-        lengths.append((length, seq))
+        lengths.append((length, item_id))
     db.executemany("UPDATE items SET terms_length = ? WHERE id = ?", lengths)
     db.execute(
         """UPDATE sessions SET
+             last_position = (SELECT coalesce(max(position), 0) FROM items i WHERE i.user_id = sessions.user_id
+                              AND i.session_id = sessions.session_id),
              recall_items = (SELECT count(*) FROM items i WHERE i.user_id = sessions.user_id
                              AND i.session_id = sessions.session_id AND i.terms_length > 0),
              recall_length = (SELECT coalesce(sum(terms_length), 0) FROM items i WHERE i.user_id = sessions.user_id
