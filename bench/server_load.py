@@ -490,7 +490,8 @@ def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: s
             busy = machine[0] / machine[1] if machine[1] else float("nan")
             cpu_split.append(f"{label}: {result.elapsed:.1f} s wall; CPU s: replicas {used[0]:.1f}, "
                              f"database {used[1]:.1f}, load generator {used[2]:.1f} "
-                             f"(of {result.elapsed * (os.cpu_count() or 1):.1f} available; whole machine {busy:.0%} busy)")
+                             f"(of {result.elapsed * (os.cpu_count() or 1):.1f} available; "
+                             f"whole machine {busy:.0%} busy)")
         finally:
             for process, _ in servers:
                 process.send_signal(signal.SIGTERM)
@@ -499,7 +500,7 @@ def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: s
         asyncio.run(verify(result, base / f"{replicas}-replicas-0", session_url=url))
         results.append(result)
 
-        async def drop() -> None:
+        async def drop(url: str = url) -> None:
             store = open_store(url)
             try:
                 await (store.drop_prefix() if kind == "redis" else store.drop_schema())  # type: ignore[attr-defined]
