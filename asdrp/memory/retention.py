@@ -175,7 +175,7 @@ class RetentionSweeper:
             try:
                 total += await prune(store, max_age_seconds=policy.max_age_seconds, max_items=policy.max_items)
             except Exception as exc:
-                self.log.warning("retention sweep of the %s store failed: %s", getattr(store, "kind", "?"), exc)
+                self.log.warning("retention sweep of the %s store failed: %s", store.kind, exc)
         if total.sessions_deleted or total.items_removed:
             self.log.info(
                 "retention sweep: %d conversations expired, %d trimmed, %d items removed",

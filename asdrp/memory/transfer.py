@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from asdrp.memory.errors import MemoryStoreError
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem
+from asdrp.memory.stores.base import SessionStore
 
 FORMAT_VERSION = 1
 PAGE_SIZE = 500
@@ -52,17 +53,12 @@ class TransferStats:
     """Items already present in the target (import only)."""
 
 
-async def _users(store: Any, users: Sequence[str] | None) -> list[str]:
-    if users is not None:
-        return list(users)
-    list_users = getattr(store, "list_users", None)
-    if list_users is None:
-        raise MemoryStoreError(f"The {store.kind} store cannot list its users; pass the users to export")
-    return list(await list_users())
+async def _users(store: SessionStore, users: Sequence[str] | None) -> list[str]:
+    return list(users) if users is not None else await store.list_users()
 
 
 async def export_sessions(
-    store: Any,
+    store: SessionStore,
     out: IO[str],
     *,
     users: Sequence[str] | None = None,
@@ -99,7 +95,7 @@ async def export_sessions(
     return stats
 
 
-async def export_to_path(store: Any, path: Path, **kwargs: Any) -> TransferStats:
+async def export_to_path(store: SessionStore, path: Path, **kwargs: Any) -> TransferStats:
     """`export_sessions` into a file (written to a temporary name, then renamed: no half files)."""
     partial = path.with_name(path.name + ".partial")
     with partial.open("w", encoding="utf-8") as out:
@@ -114,7 +110,7 @@ def count_items(path: Path) -> int:
         return sum(1 for line in src if line.startswith('{"type":"item"'))
 
 
-async def import_sessions(store: Any, source: IO[str], *, progress: Progress | None = None,
+async def import_sessions(store: SessionStore, source: IO[str], *, progress: Progress | None = None,
                           total: int | None = None) -> TransferStats:
     """Write the conversations of an export into `store`; items it already holds are skipped."""
     stats = TransferStats()
@@ -132,7 +128,7 @@ async def import_sessions(store: Any, source: IO[str], *, progress: Progress | N
     return stats
 
 
-async def import_from_path(store: Any, path: Path, *, progress: Progress | None = None) -> TransferStats:
+async def import_from_path(store: SessionStore, path: Path, *, progress: Progress | None = None) -> TransferStats:
     """`import_sessions` from a file, with the progress total counted up front."""
     total = count_items(path) if progress else None
     with path.open(encoding="utf-8") as src:
@@ -215,7 +211,7 @@ def _fingerprint(item: dict[str, Any], agent: str | None, role: str) -> tuple[st
     return json.dumps(item, sort_keys=True, separators=(",", ":")), agent, role
 
 
-async def _missing(store: Any, info: SessionInfo, items: list[StoredItem]) -> list[StoredItem]:
+async def _missing(store: SessionStore, info: SessionInfo, items: list[StoredItem]) -> list[StoredItem]:
     """The items of `items` the target does not already hold (multiset difference, order kept)."""
     key = ConversationKey(info.user, info.session_id)
     if await store.info(key) is None:
@@ -238,19 +234,6 @@ async def _missing(store: Any, info: SessionInfo, items: list[StoredItem]) -> li
     return fresh
 
 
-async def _write(store: Any, info: SessionInfo, items: list[StoredItem]) -> None:
-    """Write a batch keeping agent/role/timestamps where the store supports it."""
-    import_session = getattr(store, "import_session", None)
-    if import_session is not None:
-        await import_session(info, items)
-        return
-    # Fallback for a store without import_session: consecutive items of one agent per append
-    # (timestamps become the import time).
-    key = ConversationKey(info.user, info.session_id)
-    run: list[StoredItem] = []
-    for stored in items + [None]:  # type: ignore[list-item]
-        if run and (stored is None or stored.agent != run[0].agent):
-            await store.append(key, [s.item for s in run], agent=run[0].agent, agent_id=info.agent_id)
-            run = []
-        if stored is not None:
-            run.append(stored)
+async def _write(store: SessionStore, info: SessionInfo, items: list[StoredItem]) -> None:
+    """Write a batch keeping each item's agent, role and timestamp."""
+    await store.import_session(info, items)
