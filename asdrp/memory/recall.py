@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import snowballstemmer
 
-from asdrp.memory.rows import item_text
+from asdrp.memory.rows import message_text
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -93,6 +93,8 @@ def _term(token: str) -> str:
             token = token.replace("'", "")
     if len(token) < 2 or token in STOPWORDS:
         return ""
+    if token.isdigit():  # numbers stem to themselves: skip the stemmer (ids and amounts are often new)
+        return token
     with _STEMMER_LOCK:
         return _STEMMER.stemWord(token)
 
@@ -123,8 +125,14 @@ def index_terms(text: str) -> dict[str, int]:
 
 
 def item_terms(item: dict) -> dict[str, int]:
-    """`index_terms` of an item's readable text (message text, tool call, tool output)."""
-    return index_terms(item_text(item))
+    """`index_terms` of what an item says: the text of a message; nothing for tool calls and outputs.
+
+    Recall is about what was said, and what it adds to a model's input is messages only (a tool
+    result means nothing without its call); indexing tool JSON would double the cost of a turn.
+    """
+    if item.get("type", "message") != "message":
+        return {}
+    return index_terms(message_text(item))
 
 
 def query_terms(text: str) -> list[str]:

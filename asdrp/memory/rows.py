@@ -125,11 +125,8 @@ class Row:
     created_at: float
     terms: dict[str, int] = field(default_factory=dict)
     """The item's recall index terms with their counts (empty for items recall cannot read)."""
-
-    @property
-    def terms_length(self) -> int:
-        """The item's length for ranking: how many index terms it holds."""
-        return sum(self.terms.values())
+    terms_length: int = 0
+    """The item's length for ranking: how many index terms it holds (the sum of `terms`)."""
 
 
 def is_opaque(item: object) -> bool:
@@ -168,6 +165,7 @@ def make_rows(
                 f"JSON-serialisable: {exc}"
             ) from exc
         role = roles[position] if roles is not None and roles[position] else item_role(item)
+        terms = index(item) if index is not None and not is_opaque(item) else {}
         rows.append(
             Row(
                 item=item,
@@ -177,7 +175,8 @@ def make_rows(
                 tokens=estimate_tokens_of_text(data),
                 agent=agents[position] if agents is not None else agent,
                 created_at=times[position] if times is not None else created_at,
-                terms=index(item) if index is not None and not is_opaque(item) else {},
+                terms=terms,
+                terms_length=sum(terms.values()),
             )
         )
     return rows
