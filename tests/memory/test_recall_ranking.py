@@ -61,12 +61,12 @@ def test_terms_are_lowercased_stemmed_words_without_stopwords() -> None:
     assert index_terms("") == {} and index_terms("a I ? ! 7 x") == {}
 
 
-def test_an_item_is_indexed_by_its_readable_text() -> None:
+def test_a_message_is_indexed_by_what_it_says_and_tool_items_not_at_all() -> None:
     message = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Sunny in Lisbon"}]}
     assert item_terms(message) == {"sunni": 1, "lisbon": 1}
-    assert item_terms({"type": "function_call", "name": "get_weather", "arguments": '{"city": "Lisbon"}'}) == {
-        "get": 1, "weather": 1, "citi": 1, "lisbon": 1,
-    }
+    assert item_terms({"role": "user", "content": "Lisbon, Lisbon!"}) == {"lisbon": 2}
+    assert item_terms({"type": "function_call", "name": "get_weather", "arguments": '{"city": "Lisbon"}'}) == {}
+    assert item_terms({"type": "function_call_output", "call_id": "c", "output": "Lisbon is sunny"}) == {}
 
 
 def test_query_terms_are_distinct_bounded_and_plain_words() -> None:
