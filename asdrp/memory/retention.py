@@ -160,6 +160,7 @@ class RetentionSweeper:
         self.interval_s = interval_s
         self.log = logger or logging.getLogger("asdrp.retention")
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def run_once(self) -> PruneResult:
         """One sweep over every planned store; returns the total removed."""
@@ -186,16 +187,26 @@ class RetentionSweeper:
     def start(self) -> None:
         """Start sweeping in the background (first sweep after one interval)."""
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="asdrp-retention-sweep")
+            self._stopping = asyncio.Event()
+            self._task = asyncio.create_task(self._loop(self._stopping), name="asdrp-retention-sweep")
 
     async def stop(self) -> None:
+        """Stop and wait for the sweep task.
+
+        The flag ends the loop even when a cancellation is lost inside a store call (a database
+        driver may turn a cancelled command into a connection error, which the sweep logs and
+        survives); the cancel interrupts a sweep in progress.
+        """
         task, self._task = self._task, None
         if task is not None:
+            self._stopping.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            await self.run_once()
+    async def _loop(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), self.interval_s)
+            except TimeoutError:
+                await self.run_once()

@@ -649,7 +649,9 @@ class RedisStore(StoreBase):
 
     # ---- turns and lifetime ---------------------------------------------------------------------
 
-    async def _acquire_turn(self, key: ConversationKey, wait: bool) -> tuple[str, str, asyncio.Task[None]]:
+    async def _acquire_turn(
+        self, key: ConversationKey, wait: bool
+    ) -> tuple[str, str, asyncio.Event, asyncio.Task[None]]:
         lock_key = f"{self.prefix}{{{key.user}}}/{key.session_id}:lock"
         token = uuid.uuid4().hex
         ttl = self.settings.lock_ttl_ms
@@ -659,10 +661,14 @@ class RedisStore(StoreBase):
                 raise busy_error(key)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-        return lock_key, token, asyncio.create_task(self._renew(lock_key, token, ttl))
+        released = asyncio.Event()
+        return lock_key, token, released, asyncio.create_task(self._renew(lock_key, token, ttl, released))
 
-    async def _release_turn(self, key: ConversationKey, handle: tuple[str, str, asyncio.Task[None]]) -> None:
-        lock_key, token, renewer = handle
+    async def _release_turn(
+        self, key: ConversationKey, handle: tuple[str, str, asyncio.Event, asyncio.Task[None]]
+    ) -> None:
+        lock_key, token, released, renewer = handle
+        released.set()  # ends the renewer even if a driver swallows the cancellation below
         renewer.cancel()
         with suppress(asyncio.CancelledError):
             await renewer
@@ -670,11 +676,14 @@ class RedisStore(StoreBase):
             # If Redis is down the lock simply expires; nobody else can hold it meanwhile.
             await self._script("unlock", [lock_key], [token])
 
-    async def _renew(self, lock_key: str, token: str, ttl: int) -> None:
-        while True:
-            await asyncio.sleep(ttl / 3000)
-            with suppress(MemoryStoreError):
-                await self._script("renew", [lock_key], [token, ttl])
+    async def _renew(self, lock_key: str, token: str, ttl: int, released: asyncio.Event) -> None:
+        """Extend the turn lock every third of its lifetime until the turn releases it."""
+        while not released.is_set():
+            try:
+                await asyncio.wait_for(released.wait(), ttl / 3000)
+            except TimeoutError:
+                with suppress(MemoryStoreError):
+                    await self._script("renew", [lock_key], [token, ttl])
 
     async def _close(self) -> None:
         client = self._clients.take()
