@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from asdrp.memory import ConversationKey, SqliteStore
 from asdrp.orchestration.base import RouteResult, StreamEvent
@@ -241,3 +242,17 @@ def server_process(home: Path) -> Callable[..., ServerProcess]:
 
 
 Chat = Callable[..., Awaitable[httpx.Response]]
+
+
+def config_with_agent(home: Path, name: str, entry: dict[str, Any]) -> Path:
+    """The repository's agents YAML plus one test agent `name`, written under `home` with the
+    orchestrators' YAMLs beside it (so moe and smartrouter stay available); returns its path."""
+    raw = yaml.safe_load(AGENTS_YAML.read_text())
+    raw["agents"][name] = entry
+    path = home / "config" / "open_agents.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw))
+    for orchestrator in ("moe.yaml", "smartrouter.yaml"):
+        if (AGENTS_YAML.parent / orchestrator).exists():
+            (path.parent / orchestrator).write_text((AGENTS_YAML.parent / orchestrator).read_text())
+    return path

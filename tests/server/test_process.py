@@ -11,28 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from tests.server.conftest import AGENTS_YAML, REPO, ServerProcess
+from tests.server.conftest import REPO, ServerProcess, config_with_agent
 
 
 def slow_config(home: Path) -> Path:
     """The repository's agents plus a slow test agent (the orchestrators' experts stay available)."""
-    raw = yaml.safe_load(AGENTS_YAML.read_text())
-    raw["agents"]["slow"] = {
-        "display_name": "SlowAgent",
-        "module": "tests.server.slow_agent",
-        "function": "create_slow_agent",
-        "default_instructions": "You answer slowly.",
-        "session_memory": {"type": "sqlite", "database_path": "data/sessions/agents.db"},
-    }
-    path = home / "config" / "open_agents.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw))
-    for name in ("moe.yaml", "smartrouter.yaml"):
-        if (AGENTS_YAML.parent / name).exists():
-            (path.parent / name).write_text((AGENTS_YAML.parent / name).read_text())
-    return path
+    return config_with_agent(
+        home,
+        "slow",
+        {
+            "display_name": "SlowAgent",
+            "module": "tests.server.slow_agent",
+            "function": "create_slow_agent",
+            "default_instructions": "You answer slowly.",
+            "session_memory": {"type": "sqlite", "database_path": "data/sessions/agents.db"},
+        },
+    )
 
 
 def test_restart_keeps_the_conversation_and_its_listing(server_process: Callable[..., ServerProcess]) -> None:

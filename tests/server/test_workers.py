@@ -22,30 +22,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from tests.server.conftest import AGENTS_YAML, ServerProcess
+from tests.server.conftest import ServerProcess, config_with_agent
 
 ANSWER = re.compile(r"^after: (?P<previous>.*) \| pid (?P<pid>\d+)$", re.DOTALL)
 
 
 def witness_config(home: Path) -> Path:
     """The repository's agents plus `witness` on the default SQLite file, without recall (the window only)."""
-    raw = yaml.safe_load(AGENTS_YAML.read_text())
-    raw["agents"]["witness"] = {
-        "display_name": "WitnessAgent",
-        "module": "tests.server.witness_agent",
-        "function": "create_witness_agent",
-        "default_instructions": "You report what you saw.",
-        "session_memory": {"type": "sqlite", "database_path": "data/sessions/agents.db", "recall_items": 0},
-    }
-    path = home / "config" / "open_agents.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw))
-    for name in ("moe.yaml", "smartrouter.yaml"):
-        if (AGENTS_YAML.parent / name).exists():
-            (path.parent / name).write_text((AGENTS_YAML.parent / name).read_text())
-    return path
+    return config_with_agent(
+        home,
+        "witness",
+        {
+            "display_name": "WitnessAgent",
+            "module": "tests.server.witness_agent",
+            "function": "create_witness_agent",
+            "default_instructions": "You report what you saw.",
+            "session_memory": {"type": "sqlite", "database_path": "data/sessions/agents.db", "recall_items": 0},
+        },
+    )
 
 
 def parent_of(pid: int) -> int:
