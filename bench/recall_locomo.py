@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import json
 import os
 import re
@@ -197,14 +196,23 @@ class MemoryIndex:
 
 
 def ours_row(
-    params: R.RankParams = R.DEFAULT_PARAMS, *, interleaved: bool = False, with_neighbours: bool = False
+    params: R.RankParams = R.DEFAULT_PARAMS,
+    *,
+    interleaved: bool = False,
+    with_neighbours: bool = False,
+    framing: bool = False,
 ) -> Callable[[Sequence[Conversation]], Recall]:
     """Our ranking over an in-memory index built with item_terms (what every store keeps).
 
     `interleaved`: number items like global row ids of a store shared by all conversations, one
     item of each in turn (no two items of a conversation get consecutive seqs);
-    `with_neighbours`: pass the index's `neighbours` primitive to rank.
+    `with_neighbours`: pass the index's `neighbours` primitive to rank;
+    `framing`: keep the question's QUESTION_FRAMING words as query terms.
     """
+
+    def terms(question: str) -> list[str]:
+        return list(R.index_terms(question))[: R.MAX_QUERY_TERMS] if framing else R.query_terms(question)
+
 
     def build(conversations: Sequence[Conversation]) -> Recall:
         indexes, dia = {}, {}
@@ -215,7 +223,7 @@ def ours_row(
 
         def recall(cid: str, question: str, k: int) -> list[str]:
             index = indexes[cid]
-            postings = index.fetch(R.query_terms(question))
+            postings = index.fetch(terms(question))
             seqs = R.rank(postings, index.stats, k, index.neighbours if with_neighbours else None, params=params)
             return [dia[cid][s] for s in seqs]
 
@@ -228,7 +236,7 @@ def store_row(open_store: Callable[[], Any]) -> Callable[[Sequence[Conversation]
     """A real store's recall: append every conversation (one session each, one item per append,
     the conversations' turns interleaved as a live server interleaves them) to `open_store()`, then
     ask `store.recall`. The store's seqs map back to dia_ids through `store.read`. Runs the store's
-    async API on a private event loop and closes (and, for a shared store, drops) it at exit."""
+    async API on a private event loop; `recall.close()` closes (and, for a shared store, drops) it."""
 
     def build(conversations: Sequence[Conversation]) -> Recall:
         from asdrp.memory import ConversationKey
@@ -256,12 +264,15 @@ def store_row(open_store: Callable[[], Any]) -> Callable[[Sequence[Conversation]
                 await drop()
             await store.close()
 
-        atexit.register(lambda: loop.run_until_complete(close()))
-
         def recall(cid: str, question: str, k: int) -> list[str]:
             found = loop.run_until_complete(store.recall(keys[cid], question[:10_000], limit=k))
             return [dia[cid][s.seq] for s in found]
 
+        def finish() -> None:
+            loop.run_until_complete(close())
+            loop.close()
+
+        recall.close = finish  # type: ignore[attr-defined]  # main_table closes the store after scoring
         return recall
 
     return build
@@ -339,7 +350,11 @@ def main_table(rows: Sequence[Row], conversations: Sequence[Conversation], conso
     for c in conversations:
         table.add_column(f"conv {c.id} @10", justify="right")
     for row in rows:
-        s = score(row.build(conversations), conversations)
+        recall = row.build(conversations)
+        try:
+            s = score(recall, conversations)
+        finally:
+            getattr(recall, "close", lambda: None)()
         cells = [f"{mean(s, k):.3f}" for k in KS]
         cells += [f"{mean(s, 10, cat=cat):.3f}" for cat in CATEGORIES]
         cells += [f"{mean(s, 10, cid=c.id):.3f}" for c in conversations]
@@ -396,12 +411,14 @@ def index_cost(conversations: Sequence[Conversation], console: Console) -> None:
 
 NO_NEIGHBOURS = replace(R.DEFAULT_PARAMS, following=(), preceding=())
 ABLATION: list[Row] = [
-    Row("BM25 on index_terms (k1 1.2, b 0.75)", ours_row(R.PLAIN_BM25)),
-    Row("+ k1 0.9, b 0.5", ours_row(NO_NEIGHBOURS)),
-    Row("+ neighbours at distance 1", ours_row(replace(R.DEFAULT_PARAMS, following=(0.5,), preceding=(0.2,)))),
-    Row("+ distance 2 = ours", ours_row()),
+    Row("BM25 on index_terms (k1 1.2, b 0.75)", ours_row(R.PLAIN_BM25, framing=True)),
+    Row("+ k1 0.9, b 0.3", ours_row(NO_NEIGHBOURS, framing=True)),
+    Row("+ neighbours at distance 1", ours_row(replace(R.DEFAULT_PARAMS, following=(0.5,), preceding=(0.2,)),
+                                               framing=True)),
+    Row("+ distance 2", ours_row(framing=True)),
+    Row("+ question framing words dropped = ours", ours_row()),
     Row("ours, lending every term", ours_row(replace(R.DEFAULT_PARAMS, complement=False))),
-    Row("ours, b 0.3", ours_row(replace(R.DEFAULT_PARAMS, b=0.3))),
+    Row("ours, b 0.5", ours_row(replace(R.DEFAULT_PARAMS, b=0.5))),
     Row("ours + neighbours primitive", ours_row(with_neighbours=True)),
     Row("ours, interleaved seqs", ours_row(interleaved=True)),
     Row("ours, interleaved seqs + neighbours primitive", ours_row(interleaved=True, with_neighbours=True)),

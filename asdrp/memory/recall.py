@@ -32,6 +32,7 @@ __all__ = [
     "CorpusStats",
     "Neighbours",
     "Posting",
+    "QUESTION_FRAMING",
     "RankParams",
     "candidates",
     "frequent_terms",
@@ -72,6 +73,20 @@ STOPWORDS = frozenset(
     which while who whom why will with would you your yours yourself yourselves
     """.split()
 )
+
+QUESTION_FRAMING = frozenset(
+    """
+    kind kinds type types sort sorts thing things way ways example examples particular specific
+    mention mentioned describe described say said tell told talk talked share shared happen happened
+    likely might probably possibly ever often recent recently current currently many much like
+    something anything everything someone anyone
+    """.split()
+)
+"""Words that frame a question rather than name its subject ("What *kind* of books has she
+*mentioned*?"). They are rare in what people say to each other, so BM25 would weigh them as much as
+the subject and fetch unrelated turns that happen to use them; a query drops them unless nothing
+else is left. Generic English, chosen by role, not by any data set; queries only (the index keeps
+every word, so the list can change without a re-index)."""
 
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()
@@ -124,6 +139,10 @@ def index_terms(text: str) -> dict[str, int]:
     return counts
 
 
+_FRAMING_TERMS = frozenset(index_terms(" ".join(QUESTION_FRAMING)))
+"""QUESTION_FRAMING as index terms (stemmed like everything else)."""
+
+
 def item_terms(item: dict) -> dict[str, int]:
     """`index_terms` of what an item says: the text of a message; nothing for tool calls and outputs.
 
@@ -138,15 +157,17 @@ def item_terms(item: dict) -> dict[str, int]:
 def query_terms(text: str) -> list[str]:
     """The distinct terms of a query in order of first appearance: at most MAX_QUERY_TERMS, maybe none.
 
-    Normalised exactly like `index_terms`. Any text is safe: FTS, SQL or Lua metacharacters are
-    separators here, so the terms are plain words that a store binds as values.
+    Normalised exactly like `index_terms`, minus the QUESTION_FRAMING words when other terms remain.
+    Any text is safe: FTS, SQL or Lua metacharacters are separators here, so the terms are plain
+    words that a store binds as values.
     """
     seen: dict[str, None] = {}
     for term in _terms(text):
         seen[term] = None
         if len(seen) >= MAX_QUERY_TERMS:
             break
-    return list(seen)
+    subject = [term for term in seen if term not in _FRAMING_TERMS]
+    return subject or list(seen)
 
 
 @dataclass(frozen=True)
@@ -185,9 +206,10 @@ class RankParams:
 
     k1: float = 0.9
     """BM25 term-frequency saturation: turns are short, so a repeated word adds little."""
-    b: float = 0.5
-    """BM25 length normalisation, milder than the usual 0.75: a long turn often says more, but long
-    boilerplate (a canned reply, a tool's JSON) must not bury a short statement of the fact."""
+    b: float = 0.3
+    """BM25 length normalisation, much milder than the usual 0.75: in a conversation a long turn
+    usually says more (a story, a list of what was done) rather than repeating itself, so it is
+    hardly penalised; a short statement of a fact still wins on its rarer words."""
     following: tuple[float, ...] = (0.5, 0.3)
     """Share of an item's term scores lent to the 1st, 2nd item after it (an answer follows its question)."""
     preceding: tuple[float, ...] = (0.2, 0.2)

@@ -136,3 +136,18 @@ def test_neighbour_smoothing_can_be_switched_off() -> None:
     index = Index(["Which instrument do you play?", "The violin is great!", *FILLER, "Violin."])
     assert index.rank("instrument violin", 3) == [1, 0, 6]  # "The violin..." follows the question
     assert index.rank("instrument violin", 3, params=RankParams(following=(), preceding=())) == [0, 6, 1]
+
+
+def test_words_that_frame_a_question_do_not_outweigh_its_subject() -> None:
+    # "kind" and "mention" are as rare here as "jazz": weighed like a subject, the off-topic turn's
+    # two framing words would outscore the answer's one subject word.
+    answer, off_topic = "Ana: I could listen to jazz all day.", "Ben: That is the kind of thing I mentioned."
+    index = Index([*FILLER, answer, off_topic, *FILLER])
+    assert query_terms("What kind of jazz has she mentioned?") == ["jazz"]
+    assert index.rank("What kind of jazz has she mentioned?", limit=1) == [4]
+
+
+def test_a_question_made_only_of_framing_words_still_searches_them() -> None:
+    index = Index([*FILLER, "Ben: That is the kind of thing I mentioned.", *FILLER])
+    assert query_terms("What kind of thing was mentioned?") == ["kind", "thing", "mention"]
+    assert index.rank("What kind of thing was mentioned?", limit=1) == [4]
