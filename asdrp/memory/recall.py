@@ -35,6 +35,7 @@ __all__ = [
     "QUESTION_FRAMING",
     "RankParams",
     "candidates",
+    "repeat_key",
     "frequent_terms",
     "index_terms",
     "item_terms",
@@ -377,6 +378,24 @@ def smooth(
     if links is None:
         return out
     return {seq: value if seq in own else params.unmatched * value for seq, value in out.items()}
+
+
+REPEAT_SLACK = 3
+"""Recall reads ranked items in rounds of `limit` times this, then this times more each round, until
+`limit` items that are not repeats are found (at most REPEAT_ROUNDS rounds): a reply given word for
+word a hundred times costs a few more reads, never a scan."""
+REPEAT_ROUNDS = 4
+
+
+def repeat_key(item: dict) -> tuple[str, str] | None:
+    """What makes two items repeats of each other: the same role and text, ignoring case and spacing.
+
+    A reply or question repeated word for word (a canned answer, a question asked again) says
+    nothing new the second time: recalled once, it leaves room for what was said only once, which
+    is what recall is for. None for an item without text (never a repeat).
+    """
+    text = " ".join(message_text(item).split()).casefold()
+    return (str(item.get("role", "")), text) if text else None
 
 
 def rank(

@@ -160,8 +160,24 @@ async def test_a_text_with_a_lone_surrogate_is_recalled(store: SessionStore, use
 async def test_the_most_relevant_items_come_first_and_the_limit_holds(store: SessionStore, user: str) -> None:
     key = ConversationKey(user, "rank")
     await fill(store, key, 30)
+    for day in range(1, 9):
+        await store.append(key, [user_msg(f"Day {day} in Kyoto: we saw the markets.")], agent=None)
     await store.append(key, [user_msg("Kyoto temples and Kyoto gardens are my favourite part of Kyoto.")], agent=None)
     found = await store.recall(key, "Kyoto temples gardens", limit=5)
     assert len(found) == 5
     assert contents(found)[0].startswith("Kyoto temples")
     assert all("Kyoto" in text for text in contents(found))
+
+
+async def test_words_repeated_verbatim_are_recalled_once(store: SessionStore, user: str) -> None:
+    """A canned reply given a dozen times must not crowd out the one turn that said something."""
+    key = ConversationKey(user, "repeats")
+    await store.append(key, [user_msg("My name is Quixotl.")], agent=None)
+    canned = "I can recall your name, your favourite things, or anything else you ask me to remember by name."
+    for n in range(12):
+        await store.append(key, [user_msg(f"Tell me about the number {n}."), assistant_msg(canned)], agent=None)
+    await store.append(key, [assistant_msg("  i can recall your NAME, your favourite things, or anything else"
+                                           " you ask me to remember by name.")], agent=None)
+    found = contents(await store.recall(key, "What is my name?", limit=3))
+    assert "My name is Quixotl." in found, found
+    assert len(found) == 2  # the canned reply (in any case and spacing) once, and the fact

@@ -26,7 +26,18 @@ from asdrp.memory.errors import InvalidCursorError, InvalidRecallQueryError, Ses
 from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
-from asdrp.memory.recall import CorpusStats, Posting, candidates, frequent_terms, item_terms, query_terms, rank
+from asdrp.memory.recall import (
+    REPEAT_ROUNDS,
+    REPEAT_SLACK,
+    CorpusStats,
+    Posting,
+    candidates,
+    frequent_terms,
+    item_terms,
+    query_terms,
+    rank,
+    repeat_key,
+)
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
 from asdrp.memory.rows import Row, make_rows, title_from
@@ -313,9 +324,23 @@ class StoreBase:
         postings = await self._postings(key, selective) if selective else []
         if frequent and postings:
             postings += await self._postings(key, sorted(frequent), candidates(postings))
-        positions = rank(postings, stats, limit, frequencies=frequencies)
-        found = await self._items_at(key, positions) if positions else {}
-        return [found[position] for position in positions if position in found]
+        ranked = rank(postings, stats, limit * REPEAT_SLACK**REPEAT_ROUNDS, frequencies=frequencies)
+        kept: list[StoredItem] = []
+        seen: set[tuple[str, str]] = set()
+        start, size = 0, limit * REPEAT_SLACK
+        while start < len(ranked) and len(kept) < limit:  # rounds: see REPEAT_SLACK
+            batch = ranked[start : start + size]
+            found = await self._items_at(key, batch)
+            for position in batch:
+                stored = found.get(position)
+                repeat = None if stored is None else repeat_key(stored.item)
+                if stored is None or repeat in seen or len(kept) >= limit:
+                    continue
+                if repeat is not None:
+                    seen.add(repeat)
+                kept.append(stored)
+            start, size = start + size, size * REPEAT_SLACK
+        return kept
 
     async def clear(self, key: ConversationKey) -> None:
         await self._clear(key, time.time())
