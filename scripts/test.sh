@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (venv, test dependencies, Chromium for the browser test, PostgreSQL and Redis
-# if they are not running) and runs the whole test suite. Extra arguments go to pytest.
+# if they are not running) and runs the whole test suite, in parallel. Extra arguments go to pytest
+# (`-n 0` runs it in one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
@@ -22,4 +23,5 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
-exec .venv/bin/python -m pytest "$@"
+# One worker per core; a test module stays on one worker, so its module-scoped server starts once.
+exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
