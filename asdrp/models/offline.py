@@ -86,10 +86,10 @@ class OfflineModel(Model):
                 id=f"fc_{uuid.uuid4().hex}",
                 call_id=f"call_{uuid.uuid4().hex}",
                 type="function_call",
-                name=str(decision.tool_name),
-                arguments=json.dumps(decision.arguments or {}, ensure_ascii=False),
+                name=name,
+                arguments=json.dumps(arguments, ensure_ascii=False),
                 status="completed",
-            )]
+            ) for name, arguments in decision.calls]
         return [ResponseOutputMessage(
             id=f"msg_{uuid.uuid4().hex}",
             type="message",
@@ -101,7 +101,7 @@ class OfflineModel(Model):
 
     def _usage(self, system_instructions: str | None, input: str | list[TResponseInputItem],
                decision: Decision) -> Usage:
-        produced = decision.text or json.dumps(decision.arguments or {})
+        produced = decision.text or json.dumps([arguments for _, arguments in decision.calls])
         input_tokens = _input_size(system_instructions, input)
         output_tokens = _estimate_tokens(produced)
         return Usage(requests=1, input_tokens=input_tokens, output_tokens=output_tokens,

@@ -47,7 +47,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
-_ARITHMETIC = re.compile(r"\d\s*(?:[-+*/^×÷]|\*\*)\s*[\d(]|\(\s*\d")
+_ARITHMETIC = re.compile(
+    r"\d\s*(?:[-+*/^×÷]|\*\*)\s*[\d(]|\(\s*\d"
+    r"|\d\s*(?:%|percent)\s+of\b|\b(?:square|cube) root of\b|\b\d[\d,.]*\s+(?:squared|cubed)\b"
+    r"|\d\s+(?:plus|minus|times|multiplied by|divided by)\s+(?:\d|that\b|it\b)"
+    r"|^\W*(?:add|subtract|multiply|divide)\s+(?:\d|that\b|it\b)"
+    r"|^\W*(?:and\s+|then\s+)?(?:times|plus|minus|divided by|multiplied by)\s+\d", re.IGNORECASE | re.MULTILINE)
+_WORDED_TIMES = re.compile(r"(?:(?<=\d)|^\W*(?:and\s+|then\s+)?)\s*times\s+(?=\d)", re.IGNORECASE)
 _PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+")
 
 ARITHMETIC_WORD = "arithmetic"
@@ -57,9 +63,12 @@ ARITHMETIC_WORD = "arithmetic"
 def content_words(text: str) -> list[str]:
     """Stemmed words of `text` without stopwords or numbers: what can name a domain.
 
-    An arithmetic expression counts as the word "arithmetic": it names a domain without words.
+    An arithmetic expression, in symbols or words ("17*23", "15% of 80", "100 minus 37"), counts as
+    the word "arithmetic": it names a domain without domain words.
     """
-    found = [stem(w) for w in words(text) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
+    # "6 times 7" is arithmetic, not a question about the time.
+    plain = _WORDED_TIMES.sub(" * ", text)
+    found = [stem(w) for w in words(plain) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
     if _ARITHMETIC.search(text):
         found.append(ARITHMETIC_WORD)
     return found
@@ -119,3 +128,45 @@ def asks_or_offers(answer: str) -> bool:
     return stripped.endswith("?") or bool(
         re.search(r"\b(shall i|should i|do you want|would you like)\b", stripped.lower())
     )
+
+
+_QUESTION_STARTS = (
+    "what|where|when|who|whom|which|why|how|is|are|was|were|do|does|did|can|could|would|will|should|"
+    "convert|calculate|compute|tell|give|find|show|list|remember|summarize|summarise"
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[?;!])\s+|(?<=\.)\s+(?=[A-Z])")
+_CONJUNCTION_SPLIT = re.compile(
+    rf",?\s+(?:and(?:\s+then)?|then|also|plus)\s+(?=(?:{_QUESTION_STARTS})\b)", re.IGNORECASE
+)
+
+
+def split_query(query: str) -> list[str]:
+    """Split a compound message into its questions (question marks, and conjunctions opening a new one)."""
+    parts: list[str] = []
+    for sentence in _SENTENCE_SPLIT.split(query.strip()):
+        for piece in _CONJUNCTION_SPLIT.split(sentence):
+            piece = piece.strip(" ,")
+            if piece:
+                parts.append(piece)
+    return parts or [query.strip()]
+
+
+_DUMMY_IT = re.compile(r"\b(?:time|date|day) (?:is|will) it\b|\bis it (?:now|today)\b|\bwill it be\b", re.IGNORECASE)
+"""An "it" that refers to nothing ("what time is it in Lima?") creates no dependency."""
+
+
+def refers_to_earlier_part(text: str) -> bool:
+    """True when a part of a compound question needs the part before it ("what time is it there?")."""
+    return points_back(_DUMMY_IT.sub(" ", text))
+
+
+PLEASANTRIES = frozenset(
+    """hi hello hey hiya howdy good morning afternoon evening night thanks thank you thx cheers great cool
+    nice ok okay perfect awesome bye goodbye see later much lot a very so how are doing things going""".split()
+)
+"""Words of greetings, thanks and acknowledgements: a message made only of them is small talk."""
+
+
+def is_pleasantry(text: str, max_words: int = 6) -> bool:
+    """True for "Good morning!", "thanks a lot", "how are you?": a short message of pleasantries only."""
+    return is_small_talk(text, PLEASANTRIES, max_words)

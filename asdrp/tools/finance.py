@@ -205,6 +205,49 @@ def compound_growth(
     }
 
 
+def savings_growth(
+    monthly_deposit: float, annual_rate_percent: float, years: float, initial_amount: float = 0,
+    compounds_per_year: int = 12,
+) -> dict[str, Any]:
+    """Savings plan: what regular monthly deposits (plus any starting amount) grow to with compound interest.
+
+    Args:
+        monthly_deposit: Amount saved every month, paid at the end of each month, e.g. 500.
+        annual_rate_percent: Annual interest rate in percent, e.g. 5 for 5% (0 to 100).
+        years: How many years you save, e.g. 10.
+        initial_amount: Amount already saved at the start, e.g. 1000 (default 0).
+        compounds_per_year: Compounding periods per year: 12 monthly (default), 4 quarterly, 1 annually, 365 daily.
+    """
+    deposit = _finite("monthly_deposit", monthly_deposit)
+    if not 0 < deposit <= MAX_AMOUNT:
+        raise ValueError(f"monthly_deposit must be greater than 0 and at most {MAX_AMOUNT:,.0f}, got {deposit:g}")
+    initial = _finite("initial_amount", initial_amount)
+    if not 0 <= initial <= MAX_AMOUNT:
+        raise ValueError(f"initial_amount must be between 0 and {MAX_AMOUNT:,.0f}, got {initial:g}")
+    annual_rate_percent = _check_rate("annual_rate_percent", annual_rate_percent)
+    years = _check_years(years)
+    compounds_per_year = _check_count("compounds_per_year", compounds_per_year, MAX_PERIODS_PER_YEAR)
+    months = _payment_count(years, 12)
+    # The rate per month that matches the stated compounding (exact for monthly compounding).
+    monthly_rate = (1 + annual_rate_percent / 100 / compounds_per_year) ** (compounds_per_year / 12) - 1
+    growth = (1 + monthly_rate) ** months
+    from_deposits = deposit * months if monthly_rate == 0 else deposit * (growth - 1) / monthly_rate
+    future = initial * growth + from_deposits
+    paid_in = initial + deposit * months
+    how = _COMPOUNDING_NAMES.get(compounds_per_year, f"{compounds_per_year} times a year")
+    start = f" on top of {_money(initial)} to start" if initial else ""
+    return {
+        "summary": (
+            f"Saving {_money(deposit)} a month{start} for {_years(years)} at {_percent(annual_rate_percent)} "
+            f"compounded {how} gives {_money(future)} (you pay in {_money(paid_in)}, "
+            f"interest {_money(future - paid_in)})."
+        ),
+        "future_value": round(future, 2),
+        "total_deposits": round(paid_in, 2),
+        "interest_earned": round(future - paid_in, 2),
+    }
+
+
 def _check_cash_flows(cash_flows: list[float]) -> list[float]:
     if not isinstance(cash_flows, (list, tuple)) or not cash_flows:
         raise ValueError(f"cash_flows must be a non-empty list of numbers, got {cash_flows!r}")

@@ -266,11 +266,25 @@ def _best(entries: list[_Entry], *, kind: str | None = None, country_code: str |
     return min(candidates, key=lambda e: (e.tier, -e.place.population))
 
 
+@functools.lru_cache(maxsize=1)
+def _regions() -> dict[str, str]:
+    """Region name (normalized) -> country code, for "London, Ontario" (see data/regions.json)."""
+    return {normalize_name(name): code for name, code in _load_json("regions.json")["regions"].items()}
+
+
+def is_region_qualifier(qualifier: str) -> bool:
+    """True when `qualifier` names a country, US state or known region (what may follow a comma)."""
+    q = normalize_name(qualifier)
+    return q in _regions() or any(e.place.kind in ("state", "country") for e in _index().by_name.get(q, []))
+
+
 def _qualifier_matches(place: Place, qualifier: str) -> bool:
-    """Whether "France", "FR", "Texas" or "TX" (the part after a comma) describes this place."""
+    """Whether "France", "FR", "Texas", "TX" or "Ontario" (the part after a comma) describes this place."""
     q = normalize_name(qualifier)
     if q in {normalize_name(place.country), place.country_code.casefold(), normalize_name(place.region)}:
         return True
+    if q in _regions():
+        return _regions()[q] == place.country_code
     if place.country_code == "US" and place.region:
         state = _best(_index().by_name.get(q, []), kind="state")
         return state is not None and state.place.name == place.region
@@ -321,6 +335,9 @@ def find_place_names(text: str) -> list[str]:
             if rule is None or not _accept(index, text, words[i:i + n], key, rule):
                 continue
             span = text[words[i].start():words[i + n - 1].end()]
+            qualified, taken = _qualified(text, words, i + n, span)
+            if qualified:
+                span, n, key = qualified, n + taken, normalize_name(qualified)
             if key not in seen:
                 seen.add(key)
                 found.append(span)
@@ -329,6 +346,23 @@ def find_place_names(text: str) -> list[str]:
         else:
             i += 1
     return found
+
+
+def _qualified(text: str, words: list[re.Match[str]], after: int, span: str) -> tuple[str, int]:
+    """"Paris, Texas" / "Portland, OR" / "Paris, France": a place followed by ", <state or country>"
+    that narrows it, as one name (and how many more words it took); ("", 0) when there is none."""
+    if after >= len(words) or not re.fullmatch(r"\s*,\s*", text[words[after - 1].end():words[after].start()]):
+        return "", 0
+    for n in range(min(3, len(words) - after), 0, -1):
+        tokens = words[after:after + n]
+        if not tokens[0].group()[0].isupper():
+            return "", 0
+        qualifier = text[tokens[0].start():tokens[-1].end()]
+        if not is_region_qualifier(qualifier) and not (len(qualifier) == 2 and qualifier.isupper()):
+            continue
+        if lookup_place(f"{span}, {qualifier}") is not None:
+            return f"{span}, {qualifier}", n
+    return "", 0
 
 
 def _accept(index: _Index, text: str, words: list[re.Match[str]], key: str, rule: _MatchRule) -> bool:

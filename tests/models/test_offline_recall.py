@@ -76,3 +76,28 @@ async def test_recall_works_through_the_runner_across_turns() -> None:
     assert answers[3] == "Your name is Zorblax."
     assert answers[4] == "Your favourite colour is amber."
     assert "you parked on level 3" in answers[5]
+
+
+async def test_a_stated_fact_is_acknowledged_and_recalled_in_the_users_words() -> None:
+    assert reply_text(await respond("My ticket number is 4512")) == \
+        "Got it \u2014 your ticket number is 4512. I'll remember that."
+    history = [user("Remember that my dog is called Rex"), assistant("Got it"), user("What's my dog's name?")]
+    assert reply_text(await respond(history)) == "Your dog is called Rex."
+    history = [user("My wife's name is Ana"), assistant("ok"), user("What is my wife's name?")]
+    assert reply_text(await respond(history)) == "Your wife's name is Ana."
+
+
+async def test_a_fact_never_stated_is_admitted_not_invented() -> None:
+    text = reply_text(await respond([user("My car is red"), user("When is my birthday?")]))
+    assert text == "I don't know your birthday yet \u2014 you haven't told me in this conversation."
+
+
+async def test_the_latest_statement_of_a_fact_wins() -> None:
+    history = [user("My ticket number is 4512"), user("Sorry, my ticket number is 4513"),
+               user("What is my ticket number?")]
+    assert reply_text(await respond(history)) == "Your ticket number is 4513."
+
+
+async def test_every_agent_recalls_facts_whatever_its_tools() -> None:
+    answers, _ = await converse(agent(FINANCE), ["My flight number is BA117", "What is my flight number?"])
+    assert answers[1] == "Your flight number is BA117."

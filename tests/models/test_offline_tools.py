@@ -125,7 +125,7 @@ async def test_capitalised_phrases_stand_in_when_the_gazetteer_is_absent(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arguments, "find_place_names", real_find_place_names)
     monkeypatch.setitem(sys.modules, "asdrp.tools.gazetteer", None)  # importing it now fails
-    item = tool_call(await respond("What's near Times Square?", tools(geocode)))
+    item = tool_call(await respond("Where is Times Square?", tools(geocode)))
     assert json.loads(item.arguments) == {"place": "Times Square"}
 
 

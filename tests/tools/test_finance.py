@@ -107,3 +107,21 @@ def test_percentage_change_up_and_down() -> None:
 def test_percentage_change_from_zero_is_refused() -> None:
     with pytest.raises(ValueError, match="old_value"):
         finance.percentage_change(0, 5)
+
+
+def test_savings_growth_is_the_future_value_of_monthly_deposits() -> None:
+    result = finance.savings_growth(500, 5, 10)
+    r, n = 0.05 / 12, 120
+    assert result["future_value"] == pytest.approx(500 * ((1 + r) ** n - 1) / r, abs=0.01)
+    assert result["total_deposits"] == 60000
+    with_start = finance.savings_growth(100, 5, 10, initial_amount=5000)
+    assert with_start["future_value"] == pytest.approx(5000 * (1 + r) ** n + 100 * ((1 + r) ** n - 1) / r, abs=0.01)
+
+
+def test_savings_growth_at_zero_rate_and_other_compounding() -> None:
+    assert finance.savings_growth(100, 0, 2)["future_value"] == 2400
+    yearly = finance.savings_growth(100, 12, 1, compounds_per_year=1)["future_value"]
+    monthly_rate = 1.12 ** (1 / 12) - 1
+    assert yearly == pytest.approx(100 * ((1 + monthly_rate) ** 12 - 1) / monthly_rate, abs=0.01)
+    with pytest.raises(ValueError, match="monthly_deposit"):
+        finance.savings_growth(0, 5, 10)

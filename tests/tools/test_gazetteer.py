@@ -135,3 +135,19 @@ def test_nearest_city_rejects_out_of_range_coordinates() -> None:
 
 def test_haversine_paris_london_is_about_344_km() -> None:
     assert haversine_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(344, abs=2)
+
+
+@pytest.mark.parametrize(("text", "expected", "region"), [
+    ("Where is Paris, Texas?", "Paris, Texas", "Texas"),
+    ("Where is Portland, Oregon?", "Portland, Oregon", "Oregon"),
+    ("Dublin, Ohio is nice", "Dublin, Ohio", "Ohio"),
+    ("Cambridge, Massachusetts", "Cambridge, Massachusetts", "Massachusetts"),
+    ("Portland, OR", "Portland, OR", "Oregon"),
+])
+def test_find_place_names_keeps_a_state_or_country_qualifier(text: str, expected: str, region: str) -> None:
+    assert find_place_names(text) == [expected]
+    assert lookup_place(expected).region == region  # type: ignore[union-attr]
+
+
+def test_a_comma_before_another_place_is_not_a_qualifier() -> None:
+    assert find_place_names("How far is Paris from London, and Tokyo?") == ["Paris", "London", "Tokyo"]

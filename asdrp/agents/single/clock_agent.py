@@ -1,4 +1,5 @@
-"""Time specialist: the current time in a place and conversions between places' time zones."""
+"""Time specialist: the time in a place (now or in N hours), conversions between places' time zones and
+the time difference between two places."""
 
 from __future__ import annotations
 
@@ -11,4 +12,6 @@ from asdrp.tools import clock
 
 def create_clock_agent(instructions: str, model_config: ModelConfig) -> Agent:
     """The ClockAgent agent with its tools and resolved model."""
-    return build_agent("ClockAgent", instructions, model_config, [clock.current_time, clock.convert_time])
+    return build_agent(
+        "ClockAgent", instructions, model_config, [clock.current_time, clock.convert_time, clock.time_difference]
+    )

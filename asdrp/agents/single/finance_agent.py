@@ -1,4 +1,5 @@
-"""Finance specialist: loans, amortization, compound growth, NPV/IRR and percentage change."""
+"""Finance specialist: loans, amortization, compound growth, savings plans, NPV/IRR, percentage change, and
+the arithmetic on their results ("20% of my monthly payment") through the calculator tool."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from agents import Agent
 
 from asdrp.agents.agent_builder import build_agent
 from asdrp.agents.config_loader import ModelConfig
-from asdrp.tools import finance
+from asdrp.tools import calculator, finance
 
 
 def create_finance_agent(instructions: str, model_config: ModelConfig) -> Agent:
@@ -19,8 +20,10 @@ def create_finance_agent(instructions: str, model_config: ModelConfig) -> Agent:
             finance.loan_payment,
             finance.amortization_schedule,
             finance.compound_growth,
+            finance.savings_growth,
             finance.npv,
             finance.irr,
             finance.percentage_change,
+            calculator.calculate,
         ],
     )

@@ -72,7 +72,9 @@ def prose_from_results(results: list[ToolResult]) -> str:
                 sentences.append(f"Sorry \u2014 {label} failed: {detail}")
             continue
         text = _render(_parse(output)) if output else f"{label} returned no result."
-        sentences.append(text[0].upper() + text[1:] if text else text)
+        # Capitalise a sentence, not a formula: "sqrt(144) = 12" stays as the tool wrote it.
+        formula = re.match(r"^[a-z]+\(", text)
+        sentences.append(text[0].upper() + text[1:] if text and not formula else text)
     return " ".join(sentences)
 
 
@@ -99,9 +101,15 @@ def _role(instructions: str | None) -> str:
 
 def capability_reply(instructions: str | None, specs: list[ToolSpec], message: str) -> str:
     """Rule 5: a short, honest reply saying what the offline model can do here."""
-    greeting = "Hello! " if _GREETING.match(message) else ""
     role = _role(instructions)
     who = f"I'm {role}, running on the offline model" if role else "I'm running on the offline model"
+    if _GREETING.match(message):
+        # A greeting gets a greeting and one line, not the whole list of tools.
+        if specs:
+            topics = join_phrases([humanize_identifier(spec.name) for spec in specs[:3]], "or")
+            return f"Hello! {who} (no LLM). Ask me about {topics} — and I remember what you tell me."
+        return f"Hello! {who} (no LLM). Tell me something to remember, or ask what you told me earlier."
+    greeting = ""
     if specs:
         line = (f"{who} (no LLM), so I can only help with what my tools do \u2014 "
                 f"{_capabilities(specs)} \u2014 and recall what you told me earlier in this "
@@ -115,8 +123,7 @@ def capability_reply(instructions: str | None, specs: list[ToolSpec], message: s
 def missing_arguments_reply(spec: ToolSpec, missing: list[Param]) -> str:
     """Rule 4's fallback: ask for the required values the message and history did not supply."""
     needs = join_phrases([_describe(p) for p in missing])
-    task = humanize_identifier(spec.name)
-    return f"To work out the {task}, I need the {needs}. Could you tell me?"
+    return f"I need the {needs} to work that out ({humanize_identifier(spec.name)}). Could you tell me?"
 
 
 def _describe(param: Param) -> str:

@@ -16,6 +16,7 @@ STOPWORDS: frozenset[str] = frozenset(
     their this that these those there here what which who whom whose when why how much many
     please tell give show let get find need want know like just also some any all each per
     e g eg ie etc not no yes okay ok hi hello hey thank thanks one value number given return returns
+    first second third fourth fifth last former latter
     """.split()
 )
 """Words too common to say which tool a message is about."""
@@ -37,7 +38,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "calculate": ("evaluate", "expression"),
     "plus": ("calculate",),
     "minus": ("calculate",),
-    "times": ("calculate", "time"),
+    "times": ("calculate",),
+    "save": ("saving", "deposit"),
+    "saving": ("saving",),
+    "compounded": ("compound",),
+    "people": ("population",),
+    "bigger": ("population",),
+    "biggest": ("population",),
+    "larger": ("population",),
+    "largest": ("population",),
+    "inhabitants": ("population",),
+    "populous": ("population",),
+    "compounding": ("compound",),
     "divided": ("calculate",),
     "grow": ("growth",),
     "grows": ("growth",),

@@ -17,6 +17,8 @@ class Message:
 
     role: Literal["user", "assistant"]
     text: str
+    position: int = 0
+    """Index of the item in the model input: lets history searches go newest first across kinds."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class ToolCall:
     call_id: str
     name: str
     arguments: dict[str, Any]
+    position: int = 0
+    """Index of the item in the model input (see `Message.position`)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Transcript:
     user_messages: list[str] = field(default_factory=list)
     calls: list[ToolCall] = field(default_factory=list)
     pending_results: list[ToolResult] = field(default_factory=list)
+    results: list[ToolResult] = field(default_factory=list)
+    """Every tool result in the input, oldest first (references such as "my monthly payment")."""
 
     @property
     def earlier_user_messages(self) -> list[str]:
@@ -111,12 +117,16 @@ def read_transcript(input_: str | list[Any]) -> Transcript:
             if index == last_user:
                 transcript.latest = text
             elif index < last_user:
-                transcript.history.append(Message(role=role, text=text))
+                transcript.history.append(Message(role=role, text=text, position=index))
         elif kind == "function_call":
             call = ToolCall(call_id=str(item.get("call_id", "")), name=str(item.get("name", "")),
-                            arguments=_parse_arguments(item.get("arguments")))
+                            arguments=_parse_arguments(item.get("arguments")), position=index)
             names_by_call[call.call_id] = call.name
             transcript.calls.append(call)
+        elif kind == "function_call_output":
+            call_id = str(item.get("call_id", ""))
+            transcript.results.append(ToolResult(call_id=call_id, name=names_by_call.get(call_id),
+                                                 output=content_text(item.get("output"))))
 
     # Rule 1 looks only at results after the latest user message and after any assistant text.
     tail_start = last_user + 1

@@ -18,7 +18,13 @@ from asdrp.agents.config_loader import ConfigError
 from asdrp.models import model_label
 from asdrp.orchestration.conversation import ConversationOrchestrator
 from asdrp.orchestration.experts import SpecialistOutcome
-from asdrp.orchestration.memory import ConversationMemory, ConversationState, TurnRecord
+from asdrp.orchestration.memory import (
+    ConversationMemory,
+    ConversationState,
+    TurnRecord,
+    assistant_message,
+    user_message,
+)
 from asdrp.orchestration.moe.config import MoEConfig, load_moe_config
 from asdrp.orchestration.moe.selector import (
     DomainVocabulary,
@@ -30,7 +36,15 @@ from asdrp.orchestration.moe.selector import (
     rank_experts,
 )
 from asdrp.orchestration.synthesis import Synthesizer, synthesis_model
-from asdrp.orchestration.text import asks_or_offers, continues_previous, is_bare_reply, is_small_talk, points_back
+from asdrp.orchestration.text import (
+    asks_or_offers,
+    continues_previous,
+    is_bare_reply,
+    is_small_talk,
+    points_back,
+    refers_to_earlier_part,
+    split_query,
+)
 
 
 def build_selector(config: MoEConfig, vocabulary: DomainVocabulary, encoder: Encoder | None = None) -> ExpertSelector:
@@ -140,12 +154,18 @@ class MoEOrchestrator(ConversationOrchestrator):
     # --- one turn ---------------------------------------------------------------------------
 
     async def _run_experts(
-        self, query: str, state: ConversationState, experts: list[tuple[str, str, float]]
+        self, query: str, state: ConversationState, experts: list[tuple[str, str, float]],
+        extra: list[dict[str, Any]] | None = None, stream: bool = False,
     ) -> list[SpecialistOutcome]:
-        """Run experts concurrently; keep those that finished when others time out."""
+        """Run experts concurrently; keep those that finished when others time out.
+
+        `stream`: the one expert's answer is the turn's answer, so a streamed turn shows its tokens
+        as they come (several experts are mixed, so nothing of theirs can be shown before the mix).
+        """
         cfg = self.config
         tasks = [
-            asyncio.ensure_future(self._consult(agent, state, query, timeout=cfg.expert_timeout))
+            asyncio.ensure_future(self._consult(agent, state, query, timeout=cfg.expert_timeout, extra=extra,
+                                                stream=stream and len(experts) == 1))
             for _, agent, _ in experts
         ]
         started = time.perf_counter()
@@ -164,25 +184,120 @@ class MoEOrchestrator(ConversationOrchestrator):
             await asyncio.gather(*pending, return_exceptions=True)
         return outcomes
 
+    async def _parts(self, query: str, state: ConversationState) -> list[tuple[str, list[tuple[str, str, float]]]]:
+        """The parts of a compound question with the experts of each, or [] when it is one question.
+
+        "How far is Paris from London and what time is it in Tokyo?" is two questions for two
+        experts: each part goes to the best group for it alone, so no part is answered twice and
+        none is lost. Two parts for the same expert ("Where is Kyoto, and how far is it from
+        Tokyo?") are asked one by one too, so the expert answers both.
+        """
+        pieces = split_query(query)
+        if len(pieces) < 2:
+            return []
+        parts = []
+        for piece in pieces:
+            experts, _ = await self.select(piece, state)
+            best_group = experts[0][0]
+            parts.append((piece, [e for e in experts if e[0] == best_group]))
+        return parts
+
+    async def _run_parts(
+        self, parts: list[tuple[str, list[tuple[str, str, float]]]], state: ConversationState
+    ) -> list[list[SpecialistOutcome]]:
+        """Each part's experts, concurrently; a part that points back ("what time is it there?")
+        waits for the parts before it and is given their questions and (if any) answers."""
+        tasks: list[asyncio.Future[list[SpecialistOutcome]]] = []
+
+        async def run(index: int) -> list[SpecialistOutcome]:
+            text, experts = parts[index]
+            extra: list[dict[str, Any]] = []
+            if index and refers_to_earlier_part(text):
+                # Every earlier part, in order: "it" in the third part may name what the first one asked
+                # about, and an earlier question names it even when its expert failed.
+                for earlier_index in range(index):
+                    earlier = await asyncio.shield(tasks[earlier_index])
+                    answer = next((o.answer for o in earlier if o.ok), "")
+                    extra.append(user_message(parts[earlier_index][0]))
+                    if answer:
+                        extra.append(assistant_message(answer))
+            return await self._run_experts(text, state, experts, extra)
+
+        for index in range(len(parts)):
+            tasks.append(asyncio.ensure_future(run(index)))
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _worth_saying(self, outcomes: list[SpecialistOutcome]) -> list[SpecialistOutcome]:
+        """The answers that add something, best expert first.
+
+        An expert that used a tool answered from data; when one did, the experts that used none
+        (canned help, "I can't do that") stay silent. Offline, where such answers are the model's
+        fixed replies, only the best-ranked of them is kept. The same answer is never given twice.
+        """
+        good = [o for o in outcomes if o.ok]
+        grounded = [o for o in good if o.tool_items]
+        if grounded:
+            good = grounded
+        elif good and self.synthesizer.model is None:
+            good = good[:1]
+        unique: list[SpecialistOutcome] = []
+        seen: set[str] = set()
+        for outcome in good:
+            key = " ".join(outcome.answer.lower().split())
+            if key not in seen:
+                seen.add(key)
+                unique.append(outcome)
+        return unique
+
     async def _answer(self, query: str, state: ConversationState) -> TurnRecord:
         cfg = self.config
         experts, selection = await self.select(query, state)
-        outcomes = await self._run_experts(query, state, experts)
+        parts = await self._parts(query, state)
         trace: list[dict[str, Any]] = [selection]
-        trace += [o.trace(type="expert", expert=g or None, score=s) for (g, _, s), o in zip(experts, outcomes)]
-        tool_items = {o.agent: o.tool_items for o in outcomes if o.ok and o.tool_items}
-        good = [(g, o) for (g, _, _), o in zip(experts, outcomes) if o.ok]
-        route = {"groups": sorted({g for g, _ in good if g}), "agents": [o.agent for _, o in good]}
-        if len(good) == 1:
-            answer, answered_by = good[0][1].answer, good[0][1].agent
+        if parts:
+            selection["reason"] = f"{len(parts)}-part question: each part to its own experts"
+            selection["parts"] = [{"text": text, "agents": [a for _, a, _ in chosen]} for text, chosen in parts]
+            per_part = await self._run_parts(parts, state)
+            asked = [(text, chosen, outcomes) for (text, chosen), outcomes in zip(parts, per_part)]
+        else:
+            asked = [(query, experts, await self._run_experts(query, state, experts, stream=True))]
+        said: list[tuple[str, SpecialistOutcome]] = []
+        tool_items: dict[str, list[dict[str, Any]]] = {}
+        groups: set[str] = set()
+        seen: set[str] = set()
+        for index, (_text, chosen, outcomes) in enumerate(asked):
+            trace += [o.trace(type="expert", expert=g or None, score=sc, **({"part": index} if parts else {}))
+                      for (g, _, sc), o in zip(chosen, outcomes)]
+            group_of = {o.agent: g for (g, _, _), o in zip(chosen, outcomes)}
+            for outcome in self._worth_saying(outcomes):
+                tool_items.setdefault(outcome.agent, []).extend(outcome.tool_items)
+                if group_of.get(outcome.agent):
+                    groups.add(group_of[outcome.agent])
+                key = " ".join(outcome.answer.lower().split())
+                if key not in seen:
+                    seen.add(key)
+                    said.append((outcome.agent, outcome))
+        route = {"groups": sorted(groups), "agents": list(dict.fromkeys(a for a, _ in said))}
+        tool_items = {a: items for a, items in tool_items.items() if items}
+        by_agent: dict[str, list[str]] = {}
+        for agent, outcome in said:  # one expert answering two parts speaks once, both answers in order
+            by_agent.setdefault(agent, []).append(outcome.answer)
+        if len(by_agent) == 1:
+            [(agent, answers)] = by_agent.items()
+            answer, answered_by = " ".join(answers), agent
             trace.append({"type": "mix", "method": "single expert"})
-        elif good:
+        elif by_agent:
             answer, method = await self.synthesizer.combine(
-                query, [(self._label(o.agent), o.answer) for _, o in good], state.recent(cfg.synthesis_recent_items))
-            answered_by = "+".join(o.agent for _, o in good)
+                query, [(self._label(agent), " ".join(answers)) for agent, answers in by_agent.items()],
+                state.recent(cfg.synthesis_recent_items))
+            answered_by = "+".join(by_agent)
             trace.append({"type": "mix", "method": method})
         else:
-            fallback = await self._consult(cfg.fallback_agent, state, query, timeout=cfg.expert_timeout)
+            fallback = await self._consult(cfg.fallback_agent, state, query, timeout=cfg.expert_timeout, stream=True)
             trace.append(fallback.trace(type="fallback"))
             if fallback.ok:
                 answer, answered_by = fallback.answer, fallback.agent

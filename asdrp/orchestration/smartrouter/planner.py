@@ -10,7 +10,6 @@ Both paths end in `finalize`, which enforces `max_subqueries` and sane dependenc
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,20 +19,16 @@ from agents.models.interface import Model
 from pydantic import BaseModel, Field
 
 from asdrp.orchestration.smartrouter.config import Capability
-from asdrp.orchestration.text import content_words, points_back, vocabulary
-
-_QUESTION_STARTS = (
-    "what|where|when|who|whom|which|why|how|is|are|was|were|do|does|did|can|could|would|will|should|"
-    "convert|calculate|compute|tell|give|find|show|list|remember|summarize|summarise"
-)
-_SENTENCE_SPLIT = re.compile(r"(?<=[?;!])\s+|(?<=\.)\s+(?=[A-Z])")
-_CONJUNCTION_SPLIT = re.compile(
-    rf",?\s+(?:and(?:\s+then)?|then|also|plus)\s+(?=(?:{_QUESTION_STARTS})\b)", re.IGNORECASE
+from asdrp.orchestration.text import (
+    asks_or_offers,
+    content_words,
+    is_pleasantry,
+    refers_to_earlier_part,
+    split_query,
+    vocabulary,
 )
 
-
-_DUMMY_IT = re.compile(r"\b(?:time|date|day) is it\b|\bis it (?:now|today)\b", re.IGNORECASE)
-"""An "it" that refers to nothing ("what time is it in Lima?") creates no dependency."""
+__all__ = ["CapabilityMatcher", "LLMPlanner", "Plan", "RulePlanner", "SubQuery", "finalize", "split_query"]
 
 
 @dataclass(frozen=True)
@@ -63,17 +58,6 @@ class Plan:
         return {"type": "plan", "method": self.method, "complexity": self.complexity, "domains": self.domains,
                 "subqueries": [{"index": s.index, "text": s.text, "capability": s.capability,
                                 "depends_on": list(s.depends_on)} for s in self.subqueries], "notes": self.notes}
-
-
-def split_query(query: str) -> list[str]:
-    """Split a compound message into its questions (question marks, and conjunctions opening a new one)."""
-    parts: list[str] = []
-    for sentence in _SENTENCE_SPLIT.split(query.strip()):
-        for piece in _CONJUNCTION_SPLIT.split(sentence):
-            piece = piece.strip(" ,")
-            if piece:
-                parts.append(piece)
-    return parts or [query.strip()]
 
 
 class CapabilityMatcher:
@@ -120,6 +104,17 @@ def finalize(
     return Plan("simple" if len(final) == 1 else "complex", final, method, notes)
 
 
+def _last_assistant_text(recent: Sequence[dict[str, Any]]) -> str:
+    """The text of the latest assistant message among `recent` transcript items ("" if none)."""
+    for item in reversed(recent):
+        if item.get("role") == "assistant":
+            content = item.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(str(part.get("text", "")) for part in content or [] if isinstance(part, dict))
+    return ""
+
+
 class RulePlanner:
     """The deterministic offline interpreter/decomposer."""
 
@@ -133,8 +128,12 @@ class RulePlanner:
     async def plan(self, query: str, previous: Sequence[str], recent: Sequence[dict[str, Any]] = ()) -> Plan:
         notes: list[str] = []
         parts: list[SubQuery] = []
+        answering_a_question = bool(recent) and asks_or_offers(_last_assistant_text(recent))
         for index, text in enumerate(split_query(query)):
             capability = self.matcher.best(text)
+            if capability is None and is_pleasantry(text) and not answering_a_question:
+                capability = self.default_capability
+                notes.append(f"part {index} is a greeting or thanks: the default capability")
             if capability is None:
                 if parts:
                     capability = parts[-1].capability
@@ -145,7 +144,7 @@ class RulePlanner:
                 else:
                     capability = self.default_capability
                     notes.append("no domain: the default capability")
-            depends = (index - 1,) if parts and points_back(_DUMMY_IT.sub(" ", text)) else ()
+            depends = (index - 1,) if parts and refers_to_earlier_part(text) else ()
             parts.append(SubQuery(index, text, capability, depends))
         return finalize(parts, max_subqueries=self.max_subqueries, method=self.method, notes=notes)
 
