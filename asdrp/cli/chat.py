@@ -1,8 +1,10 @@
 """`asdrp chat AGENT`: a REPL on one conversation, in this process or against `asdrp serve --server URL`.
 
-Both ways print the session id first and answer each line until EOF or `/exit`; the same
-`--session` continues the conversation later. Remotely the server generates the id when none is
-given and the REPL sends it back on every later line, which is what any API client is expected to do.
+Both ways print the session id before the first prompt and answer each line until EOF or `/exit`;
+the same `--session` continues the conversation later. Remotely, a new conversation's id is made
+here (any valid id starts a conversation on the server) so it can be shown first, and it is sent
+on every line, which is what any API client is expected to do. Answers are markdown (the MoE merge
+bolds each expert's name): they are rendered with rich, never printed as raw `**...**`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.markdown import Markdown
 
 from asdrp.cli.app import CliError, ConfigOption, DbOption, SessionUrlOption, app, open_factory
 from asdrp.memory import DEFAULT_USER, new_session_id, validate_session_id
@@ -57,7 +61,7 @@ async def chat_in_process(agent: str, session: str | None, factory: AgentFactory
     try:
         responder = catalog.get(agent)
         session_id = session or new_session_id()
-        print(f"session: {session_id}  (agent: {responder.agent_id}; /exit to quit)", flush=True)
+        _announce(session_id, responder.agent_id)
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, read_line)
@@ -66,7 +70,7 @@ async def chat_in_process(agent: str, session: str | None, factory: AgentFactory
             if not line.strip():
                 continue
             result = await responder.route_query(line.strip(), session_id=session_id, user=DEFAULT_USER)
-            print(f"{result.agent_id}> {result.answer}", flush=True)
+            print_answer(result.agent_id, result.answer)
     finally:
         try:
             await catalog.aclose()
@@ -80,27 +84,63 @@ def chat_remote(server: str, agent: str, session_id: str | None, api_key: str | 
 
     headers = {"X-API-Key": api_key} if api_key else {}
     url = f"{server.rstrip('/')}/agents/{agent}/chat"
+    session_id = session_id or new_session_id()
     with httpx.Client(headers=headers, timeout=120.0) as client:
-        if session_id:
-            _announce(session_id, f"{agent} at {server}")
+        # Ask for the agent first: an unknown agent, a wrong key or a server that is down is then
+        # reported before the session line and the first prompt, not after the user typed a message.
+        _checked(client, "GET", f"{server.rstrip('/')}/agents/{agent}", server)
+        _announce(session_id, f"{agent} at {server}")
         while (line := read_line()) is not None and line.strip() != "/exit":
             if not line.strip():
                 continue
-            try:
-                response = client.post(url, json={"input": line.strip(), "session_id": session_id})
-            except httpx.HTTPError as exc:
-                raise CliError(f"cannot reach {server}: {exc}") from None
-            if response.status_code >= 400:
-                raise CliError(f"{response.status_code}: {_detail(response)}")
-            body = response.json()
-            if session_id is None:
-                _announce(body["metadata"]["session_id"], f"{agent} at {server}")
+            body = _checked(client, "POST", url, server, json={"input": line.strip(), "session_id": session_id}).json()
             session_id = body["metadata"]["session_id"]
-            print(f"{body['metadata'].get('agent_id', agent)}> {body['response']}", flush=True)
+            print_answer(body["metadata"].get("agent_id", agent), body["response"])
+
+
+def _checked(client: httpx.Client, method: str, url: str, server: str, **kwargs: object) -> httpx.Response:
+    """The response of one request; no connection or an error status is a CliError naming it."""
+    import httpx
+
+    try:
+        response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot reach {server}: {exc}") from None
+    if response.status_code >= 400:
+        raise CliError(f"{response.status_code}: {_detail(response)}")
+    return response
 
 
 def _announce(session_id: str, where: str) -> None:
     print(f"session: {session_id}  (agent: {where}; /exit to quit)", flush=True)
+
+
+def print_answer(who: str, answer: str, console: Console | None = None) -> None:
+    """`who> ` and the answer rendered as markdown; continuation lines are indented under the answer.
+
+    On a terminal the markdown is styled and wrapped to the window; piped, it is plain text with no
+    markup and one line per paragraph, so a script (or a test) reads whole sentences.
+    """
+    console = console or Console(highlight=False)
+    prefix = f"{who}> "
+    terminal = console.is_terminal
+    width = max((console.width if terminal else 100_000) - len(prefix), 20)
+    painter = Console(
+        width=width, force_terminal=terminal, color_system=console.color_system if terminal else None,
+        no_color=console.no_color or not terminal, highlight=False,
+    )
+    with painter.capture() as captured:
+        painter.print(Markdown(answer))
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    head = f"\x1b[1m{prefix}\x1b[0m" if terminal and not console.no_color else prefix
+    out = [head + (lines[0] if lines else "")]
+    out += [(" " * len(prefix) + line) if line.strip() else "" for line in lines[1:]]
+    console.file.write("\n".join(out) + "\n")
+    console.file.flush()
 
 
 def _detail(response: httpx.Response) -> str:
