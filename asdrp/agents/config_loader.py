@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from asdrp.memory.errors import InvalidSessionIdError
-from asdrp.memory.ids import validate_session_id
+from asdrp.memory.ids import describe_value, validate_session_id
 from asdrp.memory.paths import home_dir
 from asdrp.memory.retention import parse_duration
 
@@ -298,7 +298,7 @@ class AgentConfigLoader:
         config = self._agents.get(key)
         valid = ", ".join(self.names())
         if config is None:
-            raise AgentException(f"Unknown agent {name!r}. Valid agents: {valid}", agent_name=name)
+            raise AgentException(f"Unknown agent {describe_value(name)}. Valid agents: {valid}", agent_name=name)
         if not config.enabled:
             raise AgentException(
                 f"Agent {name!r} is disabled in {self.config_path}. Valid agents: {valid}", agent_name=name

@@ -9,6 +9,7 @@ from this process, not a traceback in every worker that uvicorn would keep resta
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -46,6 +47,7 @@ def serve(
     import uvicorn
 
     from asdrp.server import create_app
+    from asdrp.server.http_protocol import HTTP_PROTOCOL
 
     given: dict[str, Any] = {
         name: value
@@ -57,7 +59,8 @@ def serve(
     }
     settings = read_settings(given)
     settings.check_bind()
-    create_app(settings)  # loads and checks the agents YAML once, here; the workers build their own app
+    # load and check the agents YAML and every store once, here; the workers build their own app
+    asyncio.run(_check_stores(create_app(settings)))
     for name, value in given.items():
         os.environ[f"ASDRP_{name.upper()}"] = str(value)
     print(banner(settings), file=sys.stderr, flush=True)
@@ -74,10 +77,21 @@ def serve(
             log_level=settings.log_level,
             timeout_graceful_shutdown=int(settings.shutdown_deadline_s) or None,
             lifespan="on",
+            http=HTTP_PROTOCOL,
+            limit_concurrency=settings.max_connections,
         )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+async def _check_stores(app: Any) -> None:
+    """Open every store the server will use, then close them (a bad one is one line, not 500s)."""
+    services = app.state.services
+    try:
+        await services.check_stores()
+    finally:
+        await services.aclose()
 
 
 def read_settings(given: dict[str, Any]) -> ServerSettings:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from asdrp.cli.app import CliError, ConfigOption, DbOption, SessionUrlOption, UserOption, app, console, open_factory
+from asdrp.cli.chat import print_answer
 from asdrp.memory import DEFAULT_USER, MemoryStoreError, validate_caller, validate_session_id
 from asdrp.memory.rows import item_text
 
@@ -61,9 +62,13 @@ class Stores:
     async def run(self, work: Callable[[SessionDirectory], Awaitable[T]]) -> T:
         """`work(directory)` over the stores the server would use."""
         from asdrp.orchestration.directory import SessionDirectory
+        from asdrp.server.idempotency import IdempotencyRecords, idempotency_store
 
         async with self.catalog() as catalog:
-            return await work(SessionDirectory(catalog.stores()))
+            # the server's records of turns (their answers) are the user's data too: deleted with them
+            records = IdempotencyRecords(idempotency_store(catalog.factory), lambda: directory)
+            directory = SessionDirectory(catalog.stores(), [*catalog.side_memories(), records])
+            return await work(directory)
 
     async def prune(self, max_age: float | None, max_items: int | None) -> PruneResult:
         """Apply retention to every store: these limits if given, else each store's configured policy."""
@@ -73,7 +78,7 @@ class Stores:
         override = None if max_age is None and max_items is None else RetentionPolicy(max_age, max_items)
         total = PruneResult()
         async with self.catalog() as catalog:
-            for store, policy in retention_plans(catalog.factory, catalog.stores()):
+            for store, policy in retention_plans(catalog.factory, catalog.retained_stores()):
                 policy = override or policy
                 if policy.is_active:
                     total += await prune(store, max_age_seconds=policy.max_age_seconds, max_items=policy.max_items)
@@ -147,6 +152,9 @@ def show_session(
         speaker = "you" if stored.role == "user" else (stored.agent or stored.role)
         if stored.item.get("type") in ("function_call", "function_call_output"):
             speaker = f"{stored.agent or 'agent'} [{stored.role}]"
+        elif stored.role == "assistant":  # answers are markdown, rendered as `asdrp chat` renders them
+            print_answer(f"[{_time(stored.created_at)}] {speaker}", item_text(stored.item))
+            continue
         print(f"[{_time(stored.created_at)}] {speaker}> {item_text(stored.item)}")
 
 

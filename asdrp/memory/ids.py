@@ -17,18 +17,20 @@ DEFAULT_USER = "local"
 MAX_ID_LENGTH = 128
 ID_RULE = "1-128 characters of A-Z a-z 0-9 _ . : - and no '..'"
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+ID_SCHEMA_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9_.:-]{1,128}$"
+"""The id rule as one JSON-Schema (ECMA-262) pattern, for API schemas; `_validate` is what enforces it."""
 _INVALID_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
-def _describe(value: object) -> str:
-    """A short repr of a rejected value (a 10 kB id must not flood the error message)."""
+def describe_value(value: object) -> str:
+    """A short repr of a rejected value (a 10 kB id must not flood the error message, or echo it back)."""
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:57]}...' ({len(value) if isinstance(value, str) else '?'} chars)"
 
 
 def _validate(value: object, what: str) -> str:
     if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value) or ".." in value:
-        raise InvalidSessionIdError(f"Invalid {what} {_describe(value)}: it must be {ID_RULE}.")
+        raise InvalidSessionIdError(f"Invalid {what} {describe_value(value)}: it must be {ID_RULE}.")
     return value
 
 
@@ -54,7 +56,7 @@ def validate_caller(value: object) -> str:
     """
     user = validate_user(value)
     if user.startswith(RESERVED_USER_PREFIX):
-        raise InvalidSessionIdError(f"Invalid user id {_describe(value)}: ids starting with '_' are reserved.")
+        raise InvalidSessionIdError(f"Invalid user id {describe_value(value)}: ids starting with '_' are reserved.")
     return user
 
 

@@ -14,8 +14,10 @@ from typing import Any
 from asdrp.agents.agent_factory import AgentFactory
 from asdrp.agents.protocol import AgentException
 from asdrp.memory import SessionStore
+from asdrp.memory.ids import describe_value
 from asdrp.orchestration.base import Responder
 from asdrp.orchestration.conversation import ConversationOrchestrator
+from asdrp.orchestration.memory import ConversationMemory
 from asdrp.orchestration.moe import MoEOrchestrator, load_moe_config
 from asdrp.orchestration.smartrouter import SmartRouter, load_smartrouter_config
 from asdrp.orchestration.specialist import SpecialistResponder
@@ -71,7 +73,7 @@ class ResponderCatalog:
                         self.factory, name, wait_when_busy=self.wait_when_busy)
                 return responder
         raise AgentException(
-            f"Unknown agent {agent_id!r}; valid ids: {', '.join(self.ids())}", agent_name=str(agent_id)
+            f"Unknown agent {describe_value(agent_id)}; valid ids: {', '.join(self.ids())}", agent_name=str(agent_id)
         )
 
     def _tool_names(self, name: str) -> list[str]:
@@ -120,6 +122,18 @@ class ResponderCatalog:
         for store in candidates:
             if store is not None and all(store is not seen for seen in stores):
                 stores.append(store)
+        return stores
+
+    def side_memories(self) -> list[ConversationMemory]:
+        """The orchestrators' memories, whose routing and tool records must go when a conversation does."""
+        return [self.orchestrator(o).memory for o in ORCHESTRATOR_IDS]
+
+    def retained_stores(self) -> list[SessionStore]:
+        """Every store retention applies to: the transcripts' and the orchestrators' side-memory stores."""
+        stores = self.stores()
+        for memory in self.side_memories():
+            if all(memory.tools is not seen for seen in stores):
+                stores.append(memory.tools)
         return stores
 
     async def aclose(self) -> None:

@@ -10,8 +10,10 @@ listed as a user session), merged chronologically, and the (sub)query.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -25,6 +27,8 @@ from asdrp.memory.recall_input import earlier_context
 from asdrp.memory.stores.base import RECALL_QUERY_MAX_CHARS
 from asdrp.orchestration.settings import MemorySettings
 
+log = logging.getLogger("asdrp.orchestration")
+
 TOOL_ITEM_TYPES = frozenset({"function_call", "function_call_output"})
 """Item types kept as a specialist's tool memory."""
 
@@ -36,7 +40,7 @@ _PRIVATE_KEYS = (_ANSWER_TAG, "id")
 and a real API rejects ids of items it did not produce in this request)."""
 
 
-def _bounded(prefix: str, value: str) -> str:
+def bounded_id(prefix: str, value: str) -> str:
     """`prefix + value` if it is a valid id length, else `prefix` + a digest of value (stable)."""
     candidate = prefix + value
     if len(candidate) <= MAX_ID_LENGTH:
@@ -44,14 +48,19 @@ def _bounded(prefix: str, value: str) -> str:
     return prefix + hashlib.sha256(value.encode()).hexdigest()[:48]
 
 
+def side_user(user: str) -> str:
+    """The user namespace holding every side record of `user`'s conversations (nobody logs in as it)."""
+    return bounded_id("_tools.", user)
+
+
 def tool_memory_key(key: ConversationKey, agent: str) -> ConversationKey:
     """Where `agent`'s tool items of conversation `key` live (a user namespace nobody logs in as)."""
-    return ConversationKey(_bounded("_tools.", key.user), _bounded(f"{agent}.", key.session_id))
+    return ConversationKey(side_user(key.user), bounded_id(f"{agent}.", key.session_id))
 
 
 def route_key(key: ConversationKey) -> ConversationKey:
     """Where the routing decisions of conversation `key` live (which experts answered each turn)."""
-    return ConversationKey(_bounded("_tools.", key.user), _bounded("_route.", key.session_id))
+    return ConversationKey(side_user(key.user), bounded_id("_route.", key.session_id))
 
 
 def user_message(text: str) -> dict[str, Any]:
@@ -177,7 +186,7 @@ class ConversationMemory:
             if not window:
                 # The user deleted this conversation (or never had it): its side memory must not
                 # come back under a reused session id.
-                await self._forget(key)
+                await self.forget(key)
             else:
                 try:
                     route = json.loads(message_text(routes[-1]))
@@ -185,10 +194,20 @@ class ConversationMemory:
                     route = {}
         return ConversationState(key, window, earlier=earlier, previous_route=route)
 
-    async def _forget(self, key: ConversationKey) -> None:
-        await self.tools.delete(route_key(key))
-        for agent in self.specialists:
-            await self.tools.delete(tool_memory_key(key, agent))
+    async def forget(self, key: ConversationKey) -> None:
+        """Delete the side memory of one conversation: its routing record and every specialist's tool memory.
+
+        Deleting a conversation must delete what the orchestrator learnt in it (places, amounts, rates),
+        not only the transcript the user sees.
+        """
+        await asyncio.gather(
+            self.tools.delete(route_key(key)),
+            *(self.tools.delete(tool_memory_key(key, agent)) for agent in self.specialists),
+        )
+
+    async def forget_user(self, user: str) -> int:
+        """Delete the side memory of every conversation of `user`; how many side records went."""
+        return await self.tools.delete_user(side_user(user))
 
     async def specialist_input(
         self, state: ConversationState, agent: str, query: str, extra: Sequence[dict[str, Any]] = ()
@@ -214,7 +233,14 @@ class ConversationMemory:
         return merged
 
     async def record_turn(self, key: ConversationKey, turn: TurnRecord) -> None:
-        """Write the turn: transcript pair in one append, then routing and tool memory."""
+        """Write the turn: transcript pair in one append, then routing and tool memory.
+
+        Once the transcript append has returned, the turn happened: the user's message and the
+        answer are stored. The side memory lives in another store (another file, by default) and
+        may fail on its own (locked, full, down); failing the turn then would tell the client a
+        stored turn failed, and its retry would store it twice. So a side-memory failure is
+        logged and the turn stands; the next turn simply sees less of this one's tool memory.
+        """
         answer_id = f"msg_{uuid.uuid4().hex}"
         await self.transcript.append(
             key,
@@ -222,6 +248,15 @@ class ConversationMemory:
             agent=turn.answered_by,
             agent_id=self.orchestrator_id,
         )
+        try:
+            await self._record_side_memory(key, turn, answer_id)
+        except Exception as exc:  # the transcript is written: nothing here may turn the turn into a failure
+            log.warning(
+                "%s: the turn of %s/%s is stored; its routing/tool memory was not (%s: %s)",
+                self.orchestrator_id, key.user, key.session_id, type(exc).__name__, exc,
+            )
+
+    async def _record_side_memory(self, key: ConversationKey, turn: TurnRecord, answer_id: str) -> None:
         route = dict(turn.route, answer_id=answer_id)
         await self.tools.append(
             route_key(key), [assistant_message(json.dumps(route, separators=(",", ":")))], agent=self.orchestrator_id

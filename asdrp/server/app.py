@@ -16,15 +16,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from asdrp.memory.errors import MemoryStoreError
 from asdrp.memory.ids import DEFAULT_USER
 from asdrp.memory.retention import RetentionSweeper
 from asdrp.orchestration.retention import retention_plans
 from asdrp.server.auth import ApiKeyAuthenticator
 from asdrp.server.errors import install_error_handlers
+from asdrp.server.guard import RequestGuardMiddleware
+from asdrp.server.idempotency import IdempotencyRecords, idempotency_store
 from asdrp.server.routes import agents, chat, health, sessions, web
 from asdrp.server.routes.web import STATIC_DIR
 from asdrp.server.services import Catalog, ServerServices
 from asdrp.server.settings import ServerSettings
+from asdrp.server.v1 import install_v1
 
 log = logging.getLogger("asdrp.server")
 
@@ -73,6 +77,11 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
         authenticator=ApiKeyAuthenticator(settings.api_keys),
         factory=factory,
     )
+    records = services.idempotency = IdempotencyRecords(
+        idempotency_store(factory) if factory is not None else catalog.stores()[0],
+        services.directory,
+        settings.idempotency_ttl_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,10 +94,18 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
             )
         else:
             log.info("asdrp: API keys required for %d user(s)", len(set(settings.api_keys.values())))
+        try:
+            await services.check_stores()
+        except MemoryStoreError as exc:  # refuse to start (uvicorn exits) rather than answer 500s
+            log.error("asdrp: cannot start: %s", exc)
+            await services.aclose()
+            raise
         sweeper = None
         if factory is not None and settings.retention_sweep_s > 0:
             sweeper = RetentionSweeper(
-                lambda: retention_plans(factory, catalog.stores()), settings.retention_sweep_s, logger=log
+                lambda: records.with_expiry(retention_plans(factory, catalog.retained_stores())),
+                settings.retention_sweep_s,
+                logger=log,
             )
             sweeper.start()
         try:
@@ -103,19 +120,22 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
         version=health.VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc are served by routes/web.py with local assets (FastAPI's use a CDN)
         redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(RequestGuardMiddleware, settings=settings, authenticator=services.authenticator)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Content-Type", "X-API-Key"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "Idempotency-Key"],
+            expose_headers=["X-Asdrp-Session-Id", "X-Asdrp-Forked-From"],
         )
     for module in (health, agents, chat, sessions, web):
         app.include_router(module.router)
+    install_v1(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

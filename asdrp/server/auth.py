@@ -7,9 +7,11 @@ a user can only ever name their own conversations.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from fastapi import Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from asdrp.memory.ids import DEFAULT_USER
 from asdrp.server.errors import ApiError
@@ -18,6 +20,11 @@ API_KEY_HEADER = "X-API-Key"
 
 api_key_scheme = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="API key mapped to a user by ASDRP_API_KEYS."
+)
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="The same API key as `Authorization: Bearer <key>`, as OpenAI's clients send it (`/v1`).",
 )
 
 
@@ -47,7 +54,26 @@ class ApiKeyAuthenticator:
         return found
 
 
-async def current_user(request: Request, api_key: str | None = Security(api_key_scheme)) -> str:
+def presented_key(api_key: str | None, bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    """The key a request presents: `X-API-Key`, else the `Authorization: Bearer` token (one key, two headers)."""
+    if api_key:
+        return api_key
+    return bearer.credentials if bearer is not None else None
+
+
+def key_in_headers(headers: Mapping[str, str]) -> str | None:
+    """`presented_key` of raw lowercased headers, for code that runs before FastAPI's dependencies (the
+    request guard checks the key before reading a body); parsed as `HTTPBearer` parses it."""
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if scheme.lower() == "bearer" else None
+    return presented_key(headers.get(API_KEY_HEADER.lower()), bearer if token else None)
+
+
+async def current_user(
+    request: Request,
+    api_key: str | None = Security(api_key_scheme),
+    bearer: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
+) -> str:
     """FastAPI dependency: the user the request acts for."""
     authenticator: ApiKeyAuthenticator = request.app.state.services.authenticator
-    return authenticator.user_for(api_key)
+    return authenticator.user_for(presented_key(api_key, bearer))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,9 +56,20 @@ _STATUS_CODES = {
 }
 
 
+MAX_DETAIL_CHARS = 1000
+"""Longest error detail sent: messages quote client input only in short excerpts, and this bounds the rest."""
+
+
 def error_body(detail: str, error_code: str) -> dict[str, str]:
     """The error shape every endpoint returns."""
+    if len(detail) > MAX_DETAIL_CHARS:
+        detail = detail[: MAX_DETAIL_CHARS - 3] + "..."
     return {"detail": detail, "error_code": error_code}
+
+
+def shown_path(path: str) -> str:
+    """A request path as an error message quotes it: a bounded excerpt, never a client's whole 64 kB URL."""
+    return path if len(path) <= 100 else f"{path[:97]}... ({len(path)} chars)"
 
 
 def error_response(status: int, error_code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -119,6 +131,23 @@ def record_error(app: Any, error_code: str) -> None:
         services.metrics.error(error_code)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app serves on this request's path, by its OpenAPI description (one public,
+    cached view of all routes, including those of included routers), plus HEAD for GET and OPTIONS."""
+    methods = {"OPTIONS"}
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods.update(method.upper() for method in operations if method.upper() in _HTTP_METHODS)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the one JSON shape."""
 
@@ -138,11 +167,18 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"No such endpoint: {request.method} {request.url.path}"
+            detail = f"No such endpoint: {request.method} {shown_path(request.url.path)}"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"Method {request.method} is not allowed on {request.url.path}"
+            # Starlette's Allow names the methods of the first route matching the path only; a path
+            # served by several routes (GET and DELETE /sessions/{id}) allows all of theirs.
+            allow = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            headers = {**(headers or {}), "Allow": allow}
+            detail = f"Method {request.method} is not allowed on {shown_path(request.url.path)}"
         record_error(request.app, code)
-        return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, detail, headers=headers)
 
     for kind in (AgentException, InvalidSessionIdError, InvalidCursorError, SessionBusyError, StoreUnavailableError):
 

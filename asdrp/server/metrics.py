@@ -7,6 +7,7 @@ and nothing is registered globally.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -42,18 +43,24 @@ class ServerMetrics:
             registry=self.registry,
         )
         self.active_sessions.set_function(self._count_active_sessions)
-        self._last_seen: dict[tuple[str, str], float] = {}
+        self._last_seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        """Conversations by last activity, oldest first: expired ones are dropped from the front."""
 
     def session_seen(self, user: str, session_id: str) -> None:
-        """Record activity on a conversation (for the active-sessions gauge)."""
+        """Record activity on a conversation (for the active-sessions gauge): O(1) amortised per turn."""
         now = time.monotonic()
-        self._last_seen[(user, session_id)] = now
-        if len(self._last_seen) > 10_000:  # keep the map bounded on a busy server
-            self._prune(now)
+        key = (user, session_id)
+        self._last_seen[key] = now
+        self._last_seen.move_to_end(key)
+        self._prune(now)
 
     def _prune(self, now: float) -> None:
         cutoff = now - ACTIVE_SESSION_WINDOW_S
-        self._last_seen = {key: seen for key, seen in self._last_seen.items() if seen >= cutoff}
+        while self._last_seen:
+            oldest = next(iter(self._last_seen.values()))
+            if oldest >= cutoff:
+                return
+            self._last_seen.popitem(last=False)  # each entry is dropped once: the cost is paid by its own turn
 
     def _count_active_sessions(self) -> float:
         self._prune(time.monotonic())

@@ -14,10 +14,13 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
+from asdrp.memory.errors import MemoryStoreError
+from asdrp.memory.records import ConversationKey
 from asdrp.memory.stores import SessionStore
 from asdrp.orchestration.base import Responder
-from asdrp.orchestration.directory import SessionDirectory
+from asdrp.orchestration.directory import SessionDirectory, SideMemory
 from asdrp.server.auth import ApiKeyAuthenticator
+from asdrp.server.idempotency import IdempotencyRecords
 from asdrp.server.metrics import ServerMetrics
 from asdrp.server.settings import ServerSettings
 
@@ -30,6 +33,10 @@ class Catalog(Protocol):
     def get(self, agent_id: str) -> Responder: ...
 
     def stores(self) -> list[SessionStore]: ...
+
+    def side_memories(self) -> list[SideMemory]: ...
+
+    def retained_stores(self) -> list[SessionStore]: ...
 
     async def aclose(self) -> None: ...
 
@@ -51,10 +58,18 @@ class ServerServices:
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     factory: Any = None
     """The AgentFactory behind the catalog (closed after it), when the app built one."""
+    idempotency: IdempotencyRecords | None = None
+    """The records of turns' Idempotency-Keys (set by `create_app`)."""
+    extra_side: list[SideMemory] = field(default_factory=list)
+    """Further records deleted with a conversation or a user (the `/v1` API's: metadata, responses)."""
 
     def directory(self) -> SessionDirectory:
-        """The user's conversations over every store with user-visible sessions."""
-        return SessionDirectory(self.catalog.stores())
+        """The user's conversations over every store with user-visible sessions (and what goes with them)."""
+        side: list[SideMemory] = [*self.catalog.side_memories()]
+        if self.idempotency is not None:
+            side.append(self.idempotency)
+        side += self.extra_side
+        return SessionDirectory(self.catalog.stores(), side)
 
     @contextmanager
     def turn(self, agent_id: str, mode: str, user: str, session_id: str) -> Iterator[TurnOutcome]:
@@ -73,6 +88,26 @@ class ServerServices:
             metrics.active_turns.dec()
             metrics.latency.labels(agent_id=agent_id, mode=mode).observe(time.perf_counter() - started)
             metrics.turns.labels(agent_id=agent_id, mode=mode, outcome=outcome.outcome).inc()
+
+    async def check_stores(self) -> None:
+        """Open and read every store this app will use; MemoryStoreError naming the first that fails.
+
+        Stores open lazily on first use, so without this a server whose `agents.db` is a directory
+        (or unreadable, or whose database is down) would start and answer every request with a 500.
+        """
+        try:
+            stores = self.catalog.retained_stores()
+        except MemoryStoreError as exc:  # a path that cannot be a database (the message names it)
+            raise MemoryStoreError(f"session store: {exc}") from None
+        if self.idempotency is not None and all(self.idempotency.store is not store for store in stores):
+            stores.append(self.idempotency.store)
+        probe = ConversationKey("_startup", "probe")
+        for store in stores:
+            try:
+                await store.info(probe)
+            except MemoryStoreError as exc:
+                where = store.location or f"{store.kind} (in memory)"
+                raise MemoryStoreError(f"session store {where}: {exc}") from None
 
     async def aclose(self) -> None:
         """Close the catalog's responders and then every store the factory opened."""

@@ -94,6 +94,20 @@ class ServerSettings(BaseSettings):
     """uvicorn log level."""
     workers: int = Field(1, ge=1, le=MAX_WORKERS)
     """`asdrp serve`: how many uvicorn worker processes serve this app on one port (each reads these settings)."""
+    max_body_bytes: int = Field(1_048_576, ge=1)
+    """Largest request body accepted, in bytes; refused (413) before it is read, declared or chunked."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """`asdrp serve`: a connection whose request line and headers take longer than this is closed."""
+    body_timeout_s: float = Field(30.0, gt=0)
+    """A request body that takes longer than this to arrive whole is refused (408) and its connection closed."""
+    max_connections: int = Field(1000, ge=1)
+    """`asdrp serve`: open connections (per worker) beyond this are answered 503 at once."""
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated extra Host header values accepted in local mode (loopback names always are; * = any)."""
+    public_metrics: bool = False
+    """Serve /metrics without an API key even when keys are configured (for a scraper on a private network)."""
+    idempotency_ttl_s: float = Field(86_400.0, gt=0)
+    """How long a turn's Idempotency-Key is remembered: a retry within it replays the first answer."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -102,7 +116,7 @@ class ServerSettings(BaseSettings):
             return parse_api_keys(value)  # type: ignore[arg-type]
         raise SettingsError("ASDRP_API_KEYS must be a string like \"key1:alice,key2:bob\"")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> list[str]:
         if value is None or value == "":

@@ -46,7 +46,7 @@ async def app_client(settings: ServerSettings | None = None, **kwargs: Any) -> A
     app = create_app(settings or settings_for(), **kwargs)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=60) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
 
@@ -144,6 +144,12 @@ class FakeCatalog:
         return self.responder
 
     def stores(self) -> list[SqliteStore]:
+        return [self.store]
+
+    def side_memories(self) -> list[Any]:
+        return []
+
+    def retained_stores(self) -> list[SqliteStore]:
         return [self.store]
 
     async def aclose(self) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
-from asdrp.server.schemas import HealthResponse
+from asdrp.server.auth import api_key_scheme, bearer_scheme, presented_key
+from asdrp.server.schemas import ErrorResponse, HealthResponse
 from asdrp.server.services import ServerServices, get_services
 
 router = APIRouter(tags=["health"])
@@ -30,7 +32,23 @@ async def health(services: ServerServices = Depends(get_services)) -> HealthResp
     )
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics_reader(
+    api_key: str | None = Security(api_key_scheme),
+    bearer: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
+    services: ServerServices = Depends(get_services),
+) -> None:
+    """/metrics follows the auth mode: with API keys it needs one (unless ASDRP_PUBLIC_METRICS), since
+    agent ids, error codes and traffic are not for anyone who can reach the port."""
+    if not services.settings.public_metrics:
+        services.authenticator.user_for(presented_key(api_key, bearer))
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 401: {"model": ErrorResponse}},
+    dependencies=[Depends(metrics_reader)],
+)
 async def metrics(services: ServerServices = Depends(get_services)) -> Response:
     """Prometheus metrics: turns, turn latency, errors, active turns and sessions."""
     return Response(services.metrics.render(), media_type=services.metrics.content_type)
