@@ -11,6 +11,9 @@ Python API (the catalog's responders) in this process, on a fresh data directory
     .venv/bin/python bench/server_load.py --workers 2
         (`asdrp serve --workers 1` vs `--workers 2` on the embedded SQLite default, in one run;
          target: 2 workers >= 1.5x the turns/s of 1, p99 < 1 s)
+    .venv/bin/python bench/server_load.py --v1
+        (on one server, in one run: `/agents/{id}/chat` against non-streamed `POST /v1/responses`
+         with `conversation` (OpenAI's format, same turns); target: /v1 >= 90% of the turns/s of chat)
 
 Targets: zero errors, zero lost/duplicated/interleaved items, p99 < 1 s, HTTP >= 60% of in-process turns/s.
 Not a test: it prints a table and never runs in the test suite.
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,32 +165,74 @@ class KeepAliveConnection:
             self.writer.close()
 
 
+class ChatApi:
+    """Turns through our own `POST /agents/{id}/chat`."""
+
+    def __init__(self, agent: str) -> None:
+        self.path = f"/agents/{agent}/chat"
+
+    async def open(self, connection: KeepAliveConnection, name: str) -> str:
+        """A session id of its own (a run repeated on one server must not continue an earlier run's)."""
+        return f"{name}-{uuid.uuid4().hex[:8]}"
+
+    def payload(self, text: str, session_id: str) -> dict:
+        return {"input": text, "session_id": session_id}
+
+    def answered(self, body: bytes, session_id: str) -> bool:
+        return json.loads(body)["metadata"]["session_id"] == session_id
+
+
+class ResponsesApi:
+    """Turns through OpenAI's `POST /v1/responses` (not streamed) in a conversation made by `/v1/conversations`."""
+
+    def __init__(self, agent: str) -> None:
+        self.path = "/v1/responses"
+        self.agent = agent
+
+    async def open(self, connection: KeepAliveConnection, name: str) -> str:
+        status, body = await connection.post_json("/v1/conversations", {"metadata": {"bench": name}})
+        if status != 200:
+            raise SystemExit(f"POST /v1/conversations failed: {status} {body[:200]!r}")
+        return json.loads(body)["id"]
+
+    def payload(self, text: str, session_id: str) -> dict:
+        return {"model": self.agent, "input": text, "conversation": session_id}
+
+    def answered(self, body: bytes, session_id: str) -> bool:
+        reply = json.loads(body)
+        return reply["conversation"]["id"] == session_id and reply["status"] == "completed"
+
+
 async def run_http(
     url: str | list[str], clients: int, turns: int, agent: str, mode: str = "HTTP (uvicorn)",
-    connected: Callable[[], None] | None = None,
+    connected: Callable[[], None] | None = None, api: ChatApi | ResponsesApi | None = None,
 ) -> RunResult:
     """`clients` concurrent conversations; with several server URLs (replicas) client i uses URL i mod n.
 
     Every client opens its keep-alive connection and warms it up (one turn on a conversation of its
     own) before the clock starts, so every worker process that accepted connections is warm;
     `connected()` is then called (to look at how the connections spread over the workers).
+    `api` is how a turn is asked (our chat route by default, or `/v1/responses`).
     """
     result = RunResult(mode)
+    api = api if api is not None else ChatApi(agent)
     addresses = [u.removeprefix("http://").split(":") for u in ([url] if isinstance(url, str) else url)]
-    path = f"/agents/{agent}/chat"
+    path = api.path
     connections = await asyncio.gather(*(
         KeepAliveConnection(host, int(port)).connect()
         for host, port in (addresses[index % len(addresses)] for index in range(clients))
     ))
+    warmups = await asyncio.gather(*(api.open(c, f"warmup-{i}-{mode}") for i, c in enumerate(connections)))
     for _ in range(2):
         await asyncio.gather(*(
-            c.post_json(path, {"input": "hello", "session_id": f"warmup-{i}"}) for i, c in enumerate(connections)
+            c.post_json(path, api.payload("hello", warmups[i])) for i, c in enumerate(connections)
         ))
+    sessions = await asyncio.gather(*(api.open(c, f"bench-{i}") for i, c in enumerate(connections)))
     if connected is not None:
         connected()
 
     async def client(index: int) -> None:
-        session_id = f"bench-{index}"
+        session_id = sessions[index]
         result.sent[session_id] = []
         host, port = addresses[index % len(addresses)]
         connection = connections[index]
@@ -195,8 +241,8 @@ async def run_http(
                 text = message(index, turn)
                 started = time.perf_counter()
                 try:
-                    status, body = await connection.post_json(path, {"input": text, "session_id": session_id})
-                    ok = status == 200 and json.loads(body)["metadata"]["session_id"] == session_id
+                    status, body = await connection.post_json(path, api.payload(text, session_id))
+                    ok = status == 200 and api.answered(body, session_id)
                 except (OSError, ValueError, asyncio.IncompleteReadError):
                     ok = False
                     await connection.close()
@@ -458,7 +504,6 @@ def run_workers(base: Path, clients: int, turns: int, agent: str, workers: int, 
 
 def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: str) -> None:
     """One and then two `asdrp serve` replicas on one shared database (a fresh schema / prefix each)."""
-    import uuid
     from urllib.parse import urlsplit
 
     from asdrp.memory.stores import open_store
@@ -517,6 +562,32 @@ def run_replicas(shared_url: str, base: Path, clients: int, turns: int, agent: s
     print("where the time goes: " + "; ".join(cpu_split))
 
 
+def run_v1(base: Path, clients: int, turns: int, agent: str, repeat: int = 1) -> None:
+    """`/agents/{id}/chat` and `/v1/responses` on one server, alternating `repeat` times (fresh conversations each)."""
+    home = base / "v1"
+    home.mkdir()
+    process, url = start_server(home)
+    results: list[RunResult] = []
+    try:
+        for run in range(repeat):
+            suffix = f" #{run + 1}" if repeat > 1 else ""
+            for label, api in ((f"/agents/{agent}/chat", ChatApi(agent)), ("/v1/responses", ResponsesApi(agent))):
+                result = asyncio.run(run_http(url, clients, turns, agent, mode=label + suffix, api=api))
+                results.append(result)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    for result in results:
+        asyncio.run(verify(result, home))
+    print(f"\n{clients} clients x {turns} turns, agent {agent}, offline model, sqlite file store, one server\n")
+    print_rows(results)
+    for run in range(repeat):
+        chat, v1 = results[2 * run: 2 * run + 2]
+        ratio = (v1.turns / v1.elapsed) / (chat.turns / chat.elapsed)
+        print(f"{'' if repeat == 1 else f'#{run + 1}: '}/v1/responses throughput = {ratio:.0%} of "
+              f"/agents/{agent}/chat (target >= 90%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
@@ -527,9 +598,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="instead, compare `asdrp serve --workers 1` with `--workers N` on the SQLite default")
     parser.add_argument("--repeat", type=int, default=1, help="with --workers: how many 1-vs-N pairs to run")
+    parser.add_argument("--v1", action="store_true",
+                        help="instead, compare /agents/{id}/chat with non-streamed /v1/responses on one server")
     args = parser.parse_args()
     os.environ.pop("OPENAI_API_KEY", None)
     base = Path(tempfile.mkdtemp(prefix="asdrp-bench-"))
+    if args.v1:
+        run_v1(base, args.clients, args.turns, args.agent, args.repeat)
+        return
     if args.workers:
         run_workers(base, args.clients, args.turns, args.agent, args.workers, args.repeat)
         return

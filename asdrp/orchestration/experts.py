@@ -4,19 +4,27 @@ A specialist called by an orchestrator gets its whole context as input items (bu
 `ConversationMemory`) and runs WITHOUT its own session, so a `type: none` specialist still sees
 the conversation here while remembering nothing when called directly. Failures and timeouts are
 returned as outcomes, never raised: one broken expert must not sink the turn.
+
+A specialist whose answer will be the turn's answer can be run *streamed* (`on_delta`): its text
+deltas are handed over as the model produces them, so an orchestrator's client sees the first
+token when the specialist makes it rather than when the whole turn is done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents import Agent, Runner
+from openai.types.responses import ResponseTextDeltaEvent
 
 from asdrp.orchestration.memory import TOOL_ITEM_TYPES
+
+DeltaSink = Callable[[str], None]
+"""Receives a streamed specialist's text deltas, in order."""
 
 
 @dataclass
@@ -48,16 +56,41 @@ class SpecialistOutcome:
         return entry
 
 
+async def _run(agent: Agent, items: Sequence[dict[str, Any]], on_delta: DeltaSink | None, shown: list[str]) -> Any:
+    """One run: plain, or streamed with each text delta passed to `on_delta` (and kept in `shown`)."""
+    if on_delta is None:
+        return await Runner.run(agent, list(items))
+    streamed = Runner.run_streamed(agent, list(items))
+    try:
+        async for event in streamed.stream_events():
+            if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent):
+                if event.data.delta:
+                    shown.append(event.data.delta)
+                    on_delta(event.data.delta)
+    finally:
+        if not streamed.is_complete:
+            streamed.cancel()
+    return streamed
+
+
 async def run_specialist(
-    agent_name: str, agent: Agent, items: Sequence[dict[str, Any]], *, timeout: float, retries: int = 0
+    agent_name: str, agent: Agent, items: Sequence[dict[str, Any]], *, timeout: float, retries: int = 0,
+    on_delta: DeltaSink | None = None,
 ) -> SpecialistOutcome:
-    """Run `agent` on `items` with a timeout, retrying failures `retries` times; never raises (except cancel)."""
+    """Run `agent` on `items` with a timeout, retrying failures `retries` times; never raises (except cancel).
+
+    With `on_delta` the run is streamed; an attempt that already showed text is not retried (the
+    client cannot unsee it), so its failure is the outcome.
+    """
     started = time.perf_counter()
     outcome = SpecialistOutcome(agent_name, "error")
+    shown: list[str] = []
     for attempt in range(1, retries + 2):
+        if shown:
+            break
         outcome.attempts = attempt
         try:
-            result = await asyncio.wait_for(Runner.run(agent, list(items)), timeout)
+            result = await asyncio.wait_for(_run(agent, items, on_delta, shown), timeout)
         except TimeoutError:
             outcome.status, outcome.error = "timeout", f"{agent_name} did not answer within {timeout:g}s"
             continue

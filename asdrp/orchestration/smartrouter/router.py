@@ -85,8 +85,9 @@ class SmartRouter(ConversationOrchestrator):
                 if other.ok:
                     extra += [user_message(plan.subqueries[dep].text), assistant_message(other.answer)]
             agent = self.capabilities[sub.capability].agent
+            # one sub-query: its answer is the turn's answer, so a streamed turn shows its tokens as they come
             return await self._consult(agent, state, sub.text, timeout=cfg.subquery_timeout, retries=cfg.retries,
-                                       extra=extra)
+                                       extra=extra, stream=len(plan.subqueries) == 1)
 
         for sub in plan.subqueries:  # dependencies point backwards, so they exist before their dependents
             tasks[sub.index] = asyncio.ensure_future(run(sub))
