@@ -152,6 +152,15 @@ class SessionDirectory:
         found = await self._each({index: store.info(key) for index, store in enumerate(self.stores)})
         return [found.get(index) for index in range(len(self.stores))]
 
+    async def _holders(self, key: ConversationKey) -> list[tuple[int, SessionInfo]]:
+        """(store index, info) of each store holding the conversation; none at all while a store that
+        might hold it is down is an error (503), not "no such conversation"."""
+        infos = await self._infos(key)
+        holders = [(index, info) for index, info in enumerate(infos) if info is not None]
+        if not holders and self.unavailable:
+            raise self._unavailable_error(f"Session {key.session_id!r} may be held by a store that is down")
+        return holders
+
     async def item_count(self, user: str, session_id: str) -> int:
         """How many items the conversation holds over every store (0 if the user has none)."""
         infos = await self._infos(ConversationKey(user, session_id))
@@ -235,11 +244,8 @@ class SessionDirectory:
         merged history (the `/v1` item ids are built from it).
         """
         key = ConversationKey(user, session_id)
-        infos = await self._infos(key)
-        holders = [(index, info) for index, info in enumerate(infos) if info is not None]
+        holders = await self._holders(key)
         if not holders:
-            if self.unavailable:
-                raise self._unavailable_error(f"Session {session_id!r} may be held by a store that is down")
             return None
         histories = await asyncio.gather(*(self._read_all(self.stores[index], key) for index, _ in holders))
         merged = merge_histories([(index, history) for (index, _), history in zip(holders, histories)])
@@ -257,11 +263,8 @@ class SessionDirectory:
             raise ValueError(f"limit must be at least 1, got {limit}")
         key = ConversationKey(user, session_id)
         after = _decode_history_cursor(cursor, len(self.stores)) if cursor else [0] * len(self.stores)
-        infos = await self._infos(key)
-        holders = [(index, info) for index, info in enumerate(infos) if info is not None]
+        holders = await self._holders(key)
         if not holders:
-            if self.unavailable:
-                raise self._unavailable_error(f"Session {session_id!r} may be held by a store that is down")
             return None
         batches = await asyncio.gather(
             *(self.stores[index].read(key, after_seq=after[index], limit=limit + 1) for index, _ in holders)
