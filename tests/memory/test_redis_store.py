@@ -83,7 +83,7 @@ async def test_the_key_layout_has_a_version_and_a_newer_one_is_refused() -> None
         assert isinstance(store, RedisStore)
         await store.info(ConversationKey("alice", "s"))
         client = (await store._client()).redis
-        assert await client.get(f"{store.prefix}schema_version") == b"2"
+        assert await client.get(f"{store.prefix}schema_version") == b"3"
         await client.set(f"{store.prefix}schema_version", 99)
         newer = RedisStore(f"redis://127.0.0.1:6379/0?prefix={store.prefix}")
         try:

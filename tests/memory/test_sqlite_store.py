@@ -31,10 +31,32 @@ async def test_file_databases_use_wal_and_a_long_busy_timeout(file_store: Sqlite
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     assert file_store._db is not None
-    # the inline path never waits; the worker-thread path waits up to 30 s for another process
+    # no call waits inside SQLite (the store retries a locked write itself, see the next test)
     assert file_store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 0
-    assert file_store._run_waiting(lambda db: db.execute("PRAGMA busy_timeout").fetchone()[0]) == 30_000
     assert file_store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+async def test_a_write_waits_for_another_writer_without_holding_up_reads(
+    file_store: SqliteStore, file_store_path: Path
+) -> None:
+    """Another process holds the write lock: our write waits for it, and reads of the same file
+    are answered meanwhile (a waiting write does not hold the store's connection)."""
+    import asyncio
+
+    key = ConversationKey("local", "s1")
+    await file_store.append(key, [user_msg("first")], agent=None)
+    other = sqlite3.connect(file_store_path, isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        write = asyncio.create_task(file_store.append(key, [user_msg("second")], agent=None))
+        await asyncio.sleep(0.05)
+        assert [s.item["content"] for s in await file_store.read(key)] == ["first"]
+        assert not write.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await write
+    assert [s.item["content"] for s in await file_store.read(key)] == ["first", "second"]
 
 
 async def test_a_file_store_persists_across_a_new_process(file_store_path: Path) -> None:

@@ -17,6 +17,7 @@ from asdrp.memory import (
     SessionBusyError,
     SessionStore,
     StaleTurnError,
+    StoredItem,
     StoreUnavailableError,
     WindowSettings,
 )
@@ -419,3 +420,155 @@ async def test_prune_trims_whole_turns_and_keeps_an_oversized_newest_turn(store:
     info = await store.info(long_key)
     assert info is not None and info.item_count == 4
     assert result.sessions_trimmed >= 1 and result.items_removed >= 8  # shared databases hold other tests too
+
+
+# --- deleting one item ----------------------------------------------------------------------------
+
+
+def seqs_and_texts(stored: list[StoredItem]) -> list[tuple[int, str]]:
+    return list(zip([s.seq for s in stored], texts([s.item for s in stored])))
+
+
+async def test_delete_item_removes_a_middle_item_and_every_other_keeps_its_seq(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "del")
+    await store.append(key, [user_msg("u1"), assistant_msg("a1"), user_msg("u2"), assistant_msg("a2")], agent=None)
+    await store.append(key, [user_msg("u3")], agent=None)
+    before = await store.read(key)
+    assert await store.delete_item(key, before[2].seq) is True
+    after = await store.read(key)
+    assert seqs_and_texts(after) == [pair for pair in seqs_and_texts(before) if pair[1] != "u2"]
+    assert seqs_and_texts(await store.read(key, after_seq=before[1].seq, limit=1)) == [(before[3].seq, "a2")]
+    assert texts(await store.tail(key, 3)) == ["a1", "a2", "u3"]
+    info = await store.info(key)
+    assert info is not None and info.item_count == 4 and info.title == "u1"
+    assert await store.delete_item(key, before[2].seq) is False  # already gone
+    assert await store.delete_item(key, before[-1].seq + 10_000) is False  # never there
+    await store.append(key, [assistant_msg("a3")], agent=None)
+    newest = (await store.read(key))[-1]
+    assert newest.seq > before[-1].seq and texts([newest.item]) == ["a3"]
+
+
+async def test_deleting_the_newest_or_oldest_item_keeps_pop_append_and_prune_consistent(
+    store: SessionStore, user: str
+) -> None:
+    key = ConversationKey(user, "ends")
+    await store.append(key, [user_msg("a"), assistant_msg("b"), user_msg("c"), assistant_msg("d")], agent=None)
+    first, *_, last = await store.read(key)
+    assert await store.delete_item(key, last.seq) and await store.delete_item(key, first.seq)
+    assert await store.pop(key) == user_msg("c")  # the newest item still there, not the deleted one
+    await store.append(key, [user_msg("e")], agent=None)
+    assert texts([s.item for s in await store.read(key)]) == ["b", "e"]
+    assert texts([s.item for s in await store.read(key, after_seq=first.seq)]) == ["b", "e"]
+    info = await store.info(key)
+    assert info is not None and info.item_count == 2
+    await store.prune(max_items=1)
+    assert texts([s.item for s in await store.read(key)]) == ["e"]
+    info = await store.info(key)
+    assert info is not None and info.item_count == 1
+
+
+async def test_the_window_and_tail_still_hold_exactly_their_count_after_deletions(
+    store: SessionStore, user: str
+) -> None:
+    key = ConversationKey(user, "tail")
+    await store.append(key, [user_msg(f"m{n}") for n in range(8)], agent=None)
+    stored = await store.read(key)
+    for gone in (stored[5], stored[6]):
+        assert await store.delete_item(key, gone.seq)
+    assert texts(await store.tail(key, 3)) == ["m3", "m4", "m7"]
+    assert texts(await store.window(key, WindowSettings(max_items=3))) == ["m3", "m4", "m7"]
+
+
+async def test_deleting_a_tool_call_or_its_output_deletes_both(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "tools")
+    await store.append(key, tool_turn(1) + tool_turn(2), agent=None)
+    stored = await store.read(key)
+    assert await store.delete_item(key, stored[2].seq)  # output c1: its call goes too
+    assert await store.delete_item(key, stored[5].seq)  # call c2: its output goes too
+    remaining = [s.item for s in await store.read(key)]
+    assert texts(remaining) == ["question 1", "answer 1", "question 2", "answer 2"]
+    window = await store.window(key, WindowSettings(max_items=50))
+    assert texts(window) == texts(remaining) and no_orphan_outputs(window)
+    info = await store.info(key)
+    assert info is not None and info.item_count == 4
+
+
+async def test_a_tool_exchange_is_found_across_a_long_turn_and_no_other_turn_is_touched(
+    store: SessionStore, user: str
+) -> None:
+    key = ConversationKey(user, "long-turn")
+    filler = [assistant_msg(f"step {n}") for n in range(110)]  # more than one page of the turn search
+    await store.append(key, [user_msg("before"), call("x"), output("x")], agent=None)
+    turn = [user_msg("go"), call("a"), *filler, output("a"), call("b"), *filler, output("b")]
+    await store.append(key, turn, agent=None)
+    await store.append(key, [user_msg("after"), call("x"), output("x")], agent=None)  # a reused call id, next turn
+    stored = await store.read(key)
+    labels = texts([s.item for s in stored])
+    assert await store.delete_item(key, stored[labels.index("function_call_output:a")].seq)  # its call, pages back
+    assert await store.delete_item(key, stored[labels.index("function_call:b")].seq)  # its output, pages on
+    assert await store.delete_item(key, stored[1].seq)  # the first turn's call x only
+    remaining = texts([s.item for s in await store.read(key)])
+    assert remaining == ["before", "go", *texts(filler * 2), "after", "function_call:x", "function_call_output:x"]
+    info = await store.info(key)
+    assert info is not None and info.item_count == len(remaining)
+
+
+async def test_delete_item_refuses_a_seq_that_is_not_a_positive_integer(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "bad")
+    await store.append(key, [user_msg("keep")], agent=None)
+    for seq in (0, -1, True, "1", 1.0, None):
+        with pytest.raises(InvalidItemError, match="positive integer"):
+            await store.delete_item(key, seq)  # type: ignore[arg-type]
+    assert len(await store.read(key)) == 1
+
+
+async def test_an_item_cannot_be_deleted_through_another_users_or_conversations_key(
+    store: SessionStore, user: str, other_user: str
+) -> None:
+    mine = ConversationKey(user, "s1")
+    await store.append(mine, [user_msg("mine"), assistant_msg("reply")], agent=None)
+    await store.append(ConversationKey(other_user, "s1"), [user_msg("theirs")], agent=None)
+    await store.append(ConversationKey(user, "s2"), [user_msg("other")], agent=None)
+    reply = (await store.read(mine))[1]  # a seq the other conversations do not hold (seqs may be per conversation)
+    for wrong in (ConversationKey(other_user, "s1"), ConversationKey(user, "s2"), ConversationKey(user, "never")):
+        assert await store.delete_item(wrong, reply.seq) is False
+    assert texts([s.item for s in await store.read(mine)]) == ["mine", "reply"]
+    assert texts([s.item for s in await store.read(ConversationKey(other_user, "s1"))]) == ["theirs"]
+
+
+async def test_recall_forgets_a_deleted_middle_item_and_still_finds_the_others(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "recall")
+    await store.append(key, [user_msg("My name is Quixotl."), assistant_msg("Nice to meet you, Quixotl.")], agent=None)
+    await store.append(key, [user_msg("My locker code is 4471."), assistant_msg("Noted: locker 4471.")], agent=None)
+    await store.append(key, [user_msg("My cat is called Brindle."), assistant_msg("Brindle: a fine name.")], agent=None)
+    for n in range(10):
+        await store.append(key, [user_msg(f"Filler question {n}?"), assistant_msg(f"Filler answer {n}.")], agent=None)
+    stored = await store.read(key)
+    assert await store.delete_item(key, stored[2].seq)  # "My locker code is 4471."
+    found = [texts([s.item])[0] for s in await store.recall(key, "what was my locker code", limit=3)]
+    assert "My locker code is 4471." not in found and found[0] == "Noted: locker 4471."
+    assert await store.delete_item(key, stored[3].seq)
+    assert await store.recall(key, "locker 4471") == []
+    assert [texts([s.item])[0] for s in await store.recall(key, "what is my name", limit=1)] == ["My name is Quixotl."]
+    assert [s.seq for s in await store.recall(key, "what is my cat called", limit=1)] == [stored[4].seq]
+    assert {s.seq for s in await store.recall(key, "Brindle")} == {stored[4].seq, stored[5].seq}  # after the gap
+
+
+async def test_concurrent_appends_and_deletes_stay_consistent(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "race")
+    await store.append(key, [user_msg(f"elderberry {n}") for n in range(20)], agent=None)
+    doomed = (await store.read(key))[::2]
+    results = await asyncio.gather(
+        *(store.append(key, [assistant_msg(f"newt {n}")], agent=None) for n in range(20)),
+        *(store.delete_item(key, stored.seq) for stored in doomed),
+    )
+    assert results[20:] == [True] * len(doomed)
+    final = await store.read(key)
+    assert [s.seq for s in final] == sorted({s.seq for s in final})  # unique, in order
+    living = {f"elderberry {n}" for n in range(1, 20, 2)}
+    assert sorted(texts([s.item for s in final])) == sorted([*living, *(f"newt {n}" for n in range(20))])
+    info = await store.info(key)
+    assert info is not None and info.item_count == len(final) == 30
+    assert len(await store.tail(key, 30)) == 30
+    recalled = texts([s.item for s in await store.recall(key, "elderberry", limit=20)])
+    assert recalled and set(recalled) <= living

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from asdrp.memory.errors import InvalidCursorError, InvalidRecallQueryError, SessionBusyError, StoreUnavailableError
+from asdrp.memory.errors import (
+    InvalidCursorError,
+    InvalidItemError,
+    InvalidRecallQueryError,
+    SessionBusyError,
+    StoreUnavailableError,
+)
 from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
@@ -40,7 +46,7 @@ from asdrp.memory.recall import (
 )
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
-from asdrp.memory.rows import Row, make_rows, title_from
+from asdrp.memory.rows import Row, call_id_of, is_turn_start, make_rows, title_from
 from asdrp.memory.window import WindowRow, select_window
 
 ClientT = TypeVar("ClientT")
@@ -52,6 +58,8 @@ RECALL_LIMIT_MAX = 100
 """Recall returns at most this many items."""
 RECALL_QUERY_MAX_CHARS = 10_000
 """A recall query longer than this is refused (only its first terms would count anyway)."""
+TURN_PAGE = 100
+"""Items read per round while looking through one turn for a deleted tool item's partners."""
 
 
 @dataclass
@@ -77,6 +85,13 @@ def recall_terms(query: object, limit: object) -> list[str]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECALL_LIMIT_MAX:
         raise InvalidRecallQueryError(f"A recall limit must be between 1 and {RECALL_LIMIT_MAX}, got {limit!r}")
     return query_terms(query)
+
+
+def item_seq(seq: object) -> int:
+    """`seq` if it can name a stored item (a positive integer), else InvalidItemError naming it."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise InvalidItemError(f"An item seq must be a positive integer, got {seq!r}")
+    return seq
 
 
 def busy_error(key: ConversationKey) -> SessionBusyError:
@@ -156,6 +171,15 @@ class SessionStore(Protocol):
 
     async def pop(self, key: ConversationKey) -> dict[str, Any] | None:
         """Remove and return the newest item (None when the conversation is empty)."""
+        ...
+
+    async def delete_item(self, key: ConversationKey, seq: int) -> bool:
+        """Remove the item `seq` of this conversation; True if it was there (False: unknown or gone).
+
+        Every other item keeps its seq. A tool call and its outputs go together (a model input with
+        only one of them is refused by the API), in one transaction with their recall postings and
+        the counters. InvalidItemError when `seq` is not a positive integer.
+        """
         ...
 
     async def recall(self, key: ConversationKey, query: str, limit: int = 10) -> list[StoredItem]:
@@ -313,6 +337,43 @@ class StoreBase:
 
     async def pop(self, key: ConversationKey) -> dict[str, Any] | None:
         return await self._pop(key, time.time())
+
+    async def delete_item(self, key: ConversationKey, seq: int) -> bool:
+        found = await self._read(key, item_seq(seq) - 1, 1)
+        if not found or found[0].seq != seq:
+            return False
+        call_id = call_id_of(found[0].item)
+        seqs = [seq] if call_id is None else await self._tool_exchange(key, seq, call_id)
+        return await self._remove_items(key, seqs, time.time()) > 0
+
+    async def _tool_exchange(self, key: ConversationKey, seq: int, call_id: str) -> list[int]:
+        """The seqs of call `call_id` and its outputs in the turn holding `seq` (that seq included).
+
+        Deleting only one side would leave an orphan: the SDK drops a call without its output from
+        the model input, but an output without its call makes the window cut away everything up
+        to it (see asdrp.memory.window), and the Responses API refuses such an input. A call and its
+        outputs are written in one turn, so the search reads that turn only, never the history.
+        """
+        seqs = [seq]
+        for older in (True, False):
+            seqs += [s.seq async for s in self._turn_items(key, seq, older=older) if call_id_of(s.item) == call_id]
+        return sorted(seqs)
+
+    async def _turn_items(self, key: ConversationKey, seq: int, *, older: bool) -> AsyncIterator[StoredItem]:
+        """The other items of the turn holding `seq`: those before it newest first, or those after it."""
+        edge = seq
+        while True:
+            page = await (self._read_before if older else self._read)(key, edge, TURN_PAGE)
+            for stored in page:
+                starts = is_turn_start(stored.item)
+                if starts and not older:  # the next turn begins
+                    return
+                yield stored
+                if starts:  # this turn's first item
+                    return
+            if len(page) < TURN_PAGE:
+                return
+            edge = page[-1].seq
 
     async def recall(self, key: ConversationKey, query: str, limit: int = 10) -> list[StoredItem]:
         terms = recall_terms(query, limit)
@@ -486,6 +547,19 @@ class StoreBase:
         """Remove the newest item and its recall postings."""
         raise NotImplementedError
 
+    async def _read_before(self, key: ConversationKey, before_seq: int, limit: int) -> list[StoredItem]:
+        """Up to `limit` items older than `before_seq`, NEWEST first; fewer only where the history starts."""
+        raise NotImplementedError
+
+    async def _remove_items(self, key: ConversationKey, seqs: list[int], now: float) -> int:
+        """Delete these items of the conversation (seqs it does not hold are ignored) with their recall
+        postings, item_count and recall counters, atomically; returns how many were deleted.
+
+        The title and the other items' seqs and positions stay: recall reads a position gap as two
+        items that are not adjacent, which only weakens its smoothing there.
+        """
+        raise NotImplementedError
+
     async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
         """How many items of the conversation hold each term, and its index counters (its own index only)."""
         raise NotImplementedError
@@ -495,8 +569,8 @@ class StoreBase:
     ) -> list[Posting]:
         """The conversation's postings of `terms` (only those at `positions` when given), from its own index.
 
-        A posting's `seq` is the item's position in its conversation (1, 2, 3, … with no gaps), so
-        the ranking can tell which items are adjacent.
+        A posting's `seq` is the item's position in its conversation (1, 2, 3, … in the order they were
+        said; `delete_item` leaves a gap), so the ranking can tell which items are adjacent.
         """
         raise NotImplementedError
 

@@ -78,6 +78,11 @@ def _sql(statement: str) -> TextClause:
     return text(statement)
 
 
+def _stored_item(row: Any) -> StoredItem:
+    """The StoredItem of an (id, data, agent, role, created_at) row."""
+    return StoredItem(seq=row[0], item=json.loads(row[1]), agent=row[2], role=row[3], created_at=row[4])
+
+
 _UNAVAILABLE_SQLSTATE = ("08", "57P", "53")
 
 
@@ -362,8 +367,22 @@ class PostgresStore(StoreBase):
             if limit is not None:
                 sql += " LIMIT :n"
                 params["n"] = limit
-            rows = (await conn.execute(_sql(sql), params)).all()
-            return [StoredItem(seq=r[0], item=json.loads(r[1]), agent=r[2], role=r[3], created_at=r[4]) for r in rows]
+            return [_stored_item(r) for r in (await conn.execute(_sql(sql), params)).all()]
+
+        return await self._run("read", read, write=False)
+
+    async def _read_before(self, key: ConversationKey, before_seq: int, limit: int) -> list[StoredItem]:
+        s = self.schema
+
+        async def read(conn: AsyncConnection) -> list[StoredItem]:
+            rows = await conn.execute(
+                _sql(
+                    f"""SELECT id, data, agent, role, created_at FROM {s}.items
+                        WHERE user_id = :u AND session_id = :s AND id < :before ORDER BY id DESC LIMIT :n"""
+                ),
+                {**self._key(key), "before": before_seq, "n": limit},
+            )
+            return [_stored_item(r) for r in rows.all()]
 
         return await self._run("read", read, write=False)
 
@@ -465,6 +484,49 @@ class PostgresStore(StoreBase):
             return json.loads(data)
 
         return await self._run("pop", pop, write=True)
+
+    async def _remove_items(self, key: ConversationKey, seqs: list[int], now: float) -> int:
+        s = self.schema
+
+        async def remove(conn: AsyncConnection) -> int:
+            locked = await conn.execute(  # the registry row first, as append and pop take it: no deadlock
+                _sql(f"SELECT 1 FROM {s}.sessions WHERE user_id = :u AND session_id = :s FOR UPDATE"), self._key(key)
+            )
+            if locked.first() is None:
+                return 0
+            removed = (
+                await conn.execute(
+                    _sql(
+                        f"""DELETE FROM {s}.items WHERE user_id = :u AND session_id = :s
+                              AND id = ANY(CAST(:ids AS BIGINT[]))
+                            RETURNING position, terms_length"""
+                    ),
+                    {**self._key(key), "ids": seqs},
+                )
+            ).all()
+            if not removed:
+                return 0
+            await conn.execute(
+                _sql(
+                    f"""DELETE FROM {s}.recall_postings
+                        WHERE user_id = :u AND session_id = :s AND position = ANY(CAST(:p AS BIGINT[]))"""
+                ),
+                {**self._key(key), "p": [position for position, _ in removed]},
+            )
+            await conn.execute(
+                _sql(
+                    f"""UPDATE {s}.sessions SET item_count = GREATEST(item_count - :n, 0),
+                          updated_at = GREATEST(updated_at, :now),
+                          recall_items = GREATEST(recall_items - :ri, 0),
+                          recall_length = GREATEST(recall_length - :rl, 0)
+                        WHERE user_id = :u AND session_id = :s"""
+                ),
+                {**self._key(key), "n": len(removed), "now": now, "ri": sum(1 for _, n in removed if n > 0),
+                 "rl": sum(n for _, n in removed)},
+            )
+            return len(removed)
+
+        return await self._run("delete_item", remove, write=True)
 
     async def _clear(self, key: ConversationKey, now: float) -> None:
         s = self.schema

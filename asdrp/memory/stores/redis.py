@@ -22,7 +22,9 @@ The `{<user>}` hash tag keeps one user's keys in one cluster slot, so every scri
 
 Each list element is `{"s":seq,"u":turn_start,"k":tokens,"a":agent,"r":role,"t":created_at,"i":item}`;
 `s` is a per-conversation sequence that stays contiguous (pop hands its number back, trims remove
-from the head), so `read(after_seq)` is an index computation, not a scan.
+from the head), so `read(after_seq)` is an index computation, not a scan. A deleted item
+(`delete_item`) therefore leaves a tombstone `{"s":seq,"x":1}` in its place, which every reader
+skips; tombstones at the head are dropped, and pop hands theirs back with its own.
 """
 
 from __future__ import annotations
@@ -121,6 +123,59 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], 'last_token', ARGV[6]) end
 return last
 """
 
+# A deleted item's tombstone keeps the list's seqs contiguous (see the module docstring); readers skip it.
+_LIVE = """
+local function live(element) return not string.find(element, '^{"s":%d+,"x":1}$') end
+"""
+
+# Up to `count` live elements ending at list index `stop` (negative: from the tail), oldest first; and up
+# to `limit` from index `start` on (negative limit: all). In chunks: tombstones are rare, so usually one.
+_LIVE_RANGES = _LIVE + """
+local function live_before(stop, count)
+  local len = redis.call('LLEN', KEYS[1])
+  if stop < 0 then stop = len + stop end
+  if stop > len - 1 then stop = len - 1 end
+  local found = {}
+  while #found < count and stop >= 0 do
+    local start = stop - (count - #found) + 1
+    if start < 0 then start = 0 end
+    local chunk = redis.call('LRANGE', KEYS[1], start, stop)
+    for i = #chunk, 1, -1 do
+      if live(chunk[i]) then found[#found + 1] = chunk[i] end
+    end
+    stop = start - 1
+  end
+  local out = {}
+  for i = #found, 1, -1 do out[#out + 1] = found[i] end
+  return out
+end
+
+local function live_after(start, limit)
+  local found = {}
+  if limit < 0 then
+    for _, element in ipairs(redis.call('LRANGE', KEYS[1], start, -1)) do
+      if live(element) then found[#found + 1] = element end
+    end
+    return found
+  end
+  local len = redis.call('LLEN', KEYS[1])
+  while #found < limit and start < len do
+    local stop = start + (limit - #found) - 1
+    for _, element in ipairs(redis.call('LRANGE', KEYS[1], start, stop)) do
+      if live(element) then found[#found + 1] = element end
+    end
+    start = stop + 1
+  end
+  return found
+end
+
+local function head_seq()
+  local first = redis.call('LINDEX', KEYS[1], 0)
+  if not first then return nil end
+  return tonumber(string.match(first, '^{"s":(%d+),'))
+end
+"""
+
 # Drop every recall key of a conversation (KEYS[5] = its term set, KEYS[6] = the term key prefix).
 _DROP_INDEX = """
 local function drop_index()
@@ -163,22 +218,27 @@ local function unindex(element)
 end
 """
 
-_READ = """
-local first = redis.call('LINDEX', KEYS[1], 0)
-if not first then return '' end
-local head = tonumber(string.match(first, '^{"s":(%d+),'))
+_READ = _LIVE_RANGES + """
+local head = head_seq()
+if not head then return '' end
 local start = tonumber(ARGV[1]) - head + 1
 if start < 0 then start = 0 end
-local limit = tonumber(ARGV[2])
-local stop = -1
-if limit >= 0 then stop = start + limit - 1 end
-return table.concat(redis.call('LRANGE', KEYS[1], start, stop), ',')
+return table.concat(live_after(start, tonumber(ARGV[2])), ',')
+"""
+
+# ARGV: before seq, limit: the live elements just before that seq, joined like _TAIL (oldest first).
+_BEFORE = _LIVE_RANGES + """
+local head = head_seq()
+if not head then return '' end
+local stop = tonumber(ARGV[1]) - head - 1
+if stop < 0 then return '' end
+return table.concat(live_before(stop, tonumber(ARGV[2])), ',')
 """
 
 # The tail as ONE reply: the elements joined by commas, i.e. the inside of a JSON array. Parsing one
 # bulk string with one json.loads is several times cheaper than one RESP element + json.loads each.
-_TAIL = """
-return table.concat(redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1), ',')
+_TAIL = _LIVE_RANGES + """
+return table.concat(live_before(-1, tonumber(ARGV[1])), ',')
 """
 
 _TOUCH = """
@@ -192,9 +252,14 @@ redis.call('ZADD', KEYS[3], updated, ARGV[1])
 
 _POP = (
     _UNINDEX
+    + _LIVE
     + """
 if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local el = redis.call('RPOP', KEYS[1])
+while el and not live(el) do  -- a deleted item's tombstone: hand its seq back too
+  redis.call('HINCRBY', KEYS[2], 'next_seq', -1)
+  el = redis.call('RPOP', KEYS[1])
+end
 if not el then return false end
 unindex(el)
 redis.call('HINCRBY', KEYS[2], 'item_count', -1)
@@ -202,6 +267,37 @@ redis.call('HINCRBY', KEYS[2], 'next_seq', -1)
 """
     + _TOUCH
     + "return el\n"
+)
+
+# ARGV: session_id, now, then seqs: each live item among them becomes a tombstone (its postings and
+# counters go with it); tombstones left at the head are dropped. Returns how many items were deleted.
+_DELETE_ITEMS = (
+    _UNINDEX
+    + _LIVE_RANGES
+    + """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local head = head_seq()
+if not head then return 0 end
+local removed = 0
+for i = 3, #ARGV do
+  local index = tonumber(ARGV[i]) - head
+  local el = index >= 0 and redis.call('LINDEX', KEYS[1], index)
+  if el and live(el) then
+    unindex(el)
+    redis.call('LSET', KEYS[1], index, '{"s":' .. string.format('%d', tonumber(ARGV[i])) .. ',"x":1}')
+    removed = removed + 1
+  end
+end
+if removed == 0 then return 0 end
+while true do
+  local first = redis.call('LINDEX', KEYS[1], 0)
+  if not first or live(first) then break end
+  redis.call('LPOP', KEYS[1])
+end
+redis.call('HINCRBY', KEYS[2], 'item_count', -removed)
+"""
+    + _TOUCH
+    + "return removed\n"
 )
 
 _CLEAR = (
@@ -227,7 +323,7 @@ _EXPIRE = _DROP_INDEX + """
 local updated = redis.call('HGET', KEYS[2], 'updated_at')
 if updated and tonumber(updated) >= tonumber(ARGV[2]) then return -1 end
 drop_index()
-local n = redis.call('LLEN', KEYS[1])
+local n = tonumber(redis.call('HGET', KEYS[2], 'item_count') or 0)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return n
@@ -251,7 +347,7 @@ return false
 
 # Trim the head up to seq ARGV[1]; the removed items' postings (the oldest entries of their terms'
 # posting strings, which are in seq order) are cut off those strings' fronts.
-_REMOVE_BEFORE = _RECALL_FIELDS + """
+_REMOVE_BEFORE = _RECALL_FIELDS + _LIVE + """
 local first = redis.call('LINDEX', KEYS[1], 0)
 if not first then return 0 end
 local keep = tonumber(ARGV[1])
@@ -259,8 +355,9 @@ local cut = keep - tonumber(string.match(first, '^{"s":(%d+),'))
 if cut <= 0 then return 0 end
 local n = redis.call('LLEN', KEYS[1])
 if cut > n then cut = n end
-local terms, items, length = {}, 0, 0
+local terms, items, length, removed = {}, 0, 0, 0
 for _, element in ipairs(redis.call('LRANGE', KEYS[1], 0, cut - 1)) do
+  if live(element) then removed = removed + 1 end
   local n, words = recall_fields(element)
   for _, term in ipairs(words) do terms[term] = true end
   if n > 0 then items = items + 1 end
@@ -283,10 +380,10 @@ for term in pairs(terms) do
   end
 end
 redis.call('LTRIM', KEYS[1], cut, -1)
-redis.call('HINCRBY', KEYS[2], 'item_count', -cut)
+redis.call('HINCRBY', KEYS[2], 'item_count', -removed)
 redis.call('HINCRBY', KEYS[2], 'recall_items', string.format('%d', 0 - items))
 redis.call('HINCRBY', KEYS[2], 'recall_length', string.format('%d', 0 - length))
-return cut
+return removed
 """
 
 # Each term's document frequency (entries in its posting string) and the conversation's counters.
@@ -325,7 +422,8 @@ end
 return out
 """
 
-# Several items by seq, joined like _TAIL (the head's seq turns a seq into a list index).
+# Several items by seq, joined like _TAIL (the head's seq turns a seq into a list index; tombstones
+# included, `_elements` drops them).
 _AT = """
 local first = redis.call('LINDEX', KEYS[1], 0)
 if not first then return '' end
@@ -349,7 +447,8 @@ return 0
 """
 
 _SCRIPTS = {
-    "append": _APPEND, "read": _READ, "tail": _TAIL, "pop": _POP, "clear": _CLEAR, "delete": _DELETE,
+    "append": _APPEND, "read": _READ, "before": _BEFORE, "tail": _TAIL, "pop": _POP, "delete_items": _DELETE_ITEMS,
+    "clear": _CLEAR, "delete": _DELETE,
     "expire": _EXPIRE, "last_turn_start": _LAST_TURN_START, "remove_before": _REMOVE_BEFORE, "at": _AT,
     "frequencies": _FREQUENCIES, "postings": _POSTINGS,
     "unlock": _UNLOCK, "renew": _RENEW,
@@ -507,6 +606,13 @@ class RedisStore(StoreBase):
         joined = await self._script("read", self._keys(key)[:1], [after_seq, -1 if limit is None else limit])
         return [_stored(d) for d in _elements(joined)]
 
+    async def _read_before(self, key: ConversationKey, before_seq: int, limit: int) -> list[StoredItem]:
+        joined = await self._script("before", self._keys(key)[:1], [before_seq, limit])
+        return [_stored(d) for d in reversed(_elements(joined))]
+
+    async def _remove_items(self, key: ConversationKey, seqs: list[int], now: float) -> int:
+        return int(await self._script("delete_items", self._keys(key), [key.session_id, repr(now), *seqs]))
+
     async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
         raw = await self._script("frequencies", self._keys(key), terms)
         items, length, *counts = raw
@@ -525,7 +631,7 @@ class RedisStore(StoreBase):
         ]
 
     async def _items_at(self, key: ConversationKey, positions: list[int]) -> dict[int, StoredItem]:
-        """A conversation's seqs here ARE its positions (consecutive, see the module docstring)."""
+        """A conversation's seqs here ARE its positions (see the module docstring; a deleted one is skipped)."""
         stored = [_stored(d) for d in _elements(await self._script("at", self._keys(key)[:1], positions))]
         return {item.seq: item for item in stored}
 
@@ -730,8 +836,8 @@ def _element(row: Row) -> str:
 
 
 def _elements(joined: bytes) -> list[dict[str, Any]]:
-    """The list elements a script returned joined by commas (see _TAIL)."""
-    return json.loads(b"[" + joined + b"]") if joined else []
+    """The list elements a script returned joined by commas (see _TAIL), without deleted items' tombstones."""
+    return [d for d in json.loads(b"[" + joined + b"]") if "i" in d] if joined else []
 
 
 def _stored(d: dict[str, Any]) -> StoredItem:

@@ -16,9 +16,9 @@ process can never leave a conversation locked.
 Blocking work never runs on the event loop, but a thread hop (~0.1 ms) costs more than a bounded
 operation itself, so each operation is first tried inline *without any waiting*: the connection
 lock is taken non-blockingly and SQLite's busy timeout is 0 on that path. If the connection is in
-use, another process holds the write lock, or the operation is unbounded, it runs in a worker
-thread with the 30 s busy timeout instead. A failed inline attempt has rolled back, so the retry
-is safe. WAL checkpoints (which fsync) are likewise done in the worker thread.
+use or the operation is unbounded, it runs in the store's own worker thread. An attempt that meets
+another process's write lock has rolled back; it is retried after a pause for up to 30 s, without
+holding the connection meanwhile. WAL checkpoints (which fsync) are done in the worker thread.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,11 +57,33 @@ _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
 _SESSION_COLUMNS = "user_id, session_id, agent_id, title, created_at, updated_at, item_count"
 _KEY = "user_id = ? AND session_id = ?"
 _LOCK_POLL_S = (0.002, 0.05)
-"""First and longest pause between attempts to take a conversation's cross-process turn lock."""
+"""First and longest pause between attempts to take a conversation's cross-process turn lock (or a
+database another process is writing)."""
 
 
 class _Busy(Exception):
-    """An inline attempt would have had to wait; retry in the worker thread."""
+    """An attempt would have had to wait for another connection's lock; `_run` retries it after a pause."""
+
+
+def _drop_postings(db: sqlite3.Connection, key: ConversationKey, removed: list[tuple[int, str]]) -> None:
+    """Delete the recall postings of removed items, given as (position, JSON): one primary-key hit per term."""
+    db.executemany(
+        f"DELETE FROM recall_postings WHERE {_KEY} AND term = ? AND position = ?",
+        [
+            (key.user, key.session_id, term, position)
+            for position, item in ((position, json.loads(data)) for position, data in removed)
+            for term in ({} if is_opaque(item) else item_terms(item))
+        ],
+    )
+
+
+def _stored_items(rows: list[tuple[int, str, str | None, str, float]]) -> list[StoredItem]:
+    """StoredItems of (id, data, agent, role, created_at) rows, in their order."""
+    items = _decode_array([row[1] for row in rows])
+    return [
+        StoredItem(seq=seq, item=item, agent=agent, role=role, created_at=created)
+        for item, (seq, _, agent, role, created) in zip(items, rows)
+    ]
 
 
 def _decode_array(texts: Sequence[str]) -> list[Any]:
@@ -122,6 +145,10 @@ class SqliteStore(StoreBase):
         self.path = path
         self._where = str(path) if path is not None else ":memory:"
         self._guard = threading.Lock()
+        # One thread of its own: operations on one file are serialised by `_guard` anyway, and a file
+        # that is locked or slow then ties up only its own thread, never the loop's shared executor
+        # that every other store (and the SDK) relies on.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asdrp-sqlite")
         self._writes = 0
         self._lock_file = None if path is None else _TurnLockFile(path.with_name(path.name + ".turns"))
         try:
@@ -137,45 +164,62 @@ class SqliteStore(StoreBase):
                 self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off-loop, see _run_write
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             migrate_sqlite(self._db)
-            self._db.execute("PRAGMA busy_timeout=0")  # the inline path never waits; _run_waiting raises it
+            self._db.execute("PRAGMA busy_timeout=0")  # no call waits inside SQLite: `_run` retries instead
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"Cannot open SQLite session database {self._where!r}: {exc}") from exc
 
     # --- plumbing --------------------------------------------------------------------------
 
     async def _run(self, operation: Callable[[sqlite3.Connection], T], *, inline: bool = True) -> T:
-        """Run `operation` inline if that cannot wait on anything, else in a worker thread."""
-        if inline and self._guard.acquire(blocking=False):
-            try:
-                return self._call(operation)
-            except _Busy:
-                pass
-            finally:
-                self._guard.release()
-        return await asyncio.to_thread(self._run_waiting, operation)
+        """Run `operation` inline if that cannot wait on anything, else in the store's own thread.
 
-    def _run_waiting(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        with self._guard:
-            db = self._open_db()
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        Neither path waits inside SQLite: an attempt that meets another process's write lock rolls
+        back and is retried from the event loop after a pause (up to BUSY_TIMEOUT_MS). A waiting
+        write therefore never holds the connection, so reads of the same file (WAL readers do not
+        wait for writers) and every other store keep being served while a file is locked.
+        """
+        deadline: float | None = None
+        pause = _LOCK_POLL_S[0]
+        while True:
             try:
-                return self._call(operation, waiting=True)
-            finally:
-                if self._db is not None:
-                    self._db.execute("PRAGMA busy_timeout=0")
+                if inline and self._guard.acquire(blocking=False):
+                    try:
+                        return self._call(operation)
+                    finally:
+                        self._guard.release()
+                return await self._in_thread(operation)
+            except _Busy as busy:
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + BUSY_TIMEOUT_MS / 1000
+                if now >= deadline:
+                    raise StoreUnavailableError(f"SQLite session database {self._where!r} failed: {busy.__cause__}") \
+                        from busy.__cause__
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL_S[1])
+
+    async def _in_thread(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        def attempt() -> T:
+            with self._guard:
+                return self._call(operation)
+
+        try:
+            pending = asyncio.get_running_loop().run_in_executor(self._executor, attempt)
+        except RuntimeError:  # the executor was shut down: the store closed while this call was on its way
+            raise StoreUnavailableError(f"The SQLite session store {self._where!r} is closed") from None
+        return await pending
 
     def _open_db(self) -> sqlite3.Connection:
         if self._db is None:
             raise StoreUnavailableError(f"The SQLite session store {self._where!r} is closed")
         return self._db
 
-    def _call(self, operation: Callable[[sqlite3.Connection], T], *, waiting: bool = False) -> T:
+    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         db = self._open_db()
         try:
             return operation(db)
         except sqlite3.OperationalError as exc:
             busy = getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES or "locked" in str(exc)
-            if busy and not waiting:
+            if busy:
                 raise _Busy from exc
             raise StoreUnavailableError(f"SQLite session database {self._where!r} failed: {exc}") from exc
         except sqlite3.Error as exc:
@@ -320,11 +364,7 @@ class SqliteStore(StoreBase):
             ).fetchall()
 
         rows = await self._run(page, inline=limit is not None and limit <= INLINE_MAX_ITEMS)
-        items = _decode_array([row[1] for row in rows])
-        return [
-            StoredItem(seq=seq, item=item, agent=agent, role=role, created_at=created)
-            for item, (seq, _, agent, role, created) in zip(items, rows)
-        ]
+        return _stored_items(rows)
 
     async def _frequencies(self, key: ConversationKey, terms: list[str]) -> tuple[dict[str, int], CorpusStats]:
         def read(db: sqlite3.Connection) -> tuple[list[tuple[str, int]], tuple[int, int] | None]:
@@ -383,12 +423,7 @@ class SqliteStore(StoreBase):
                     return None
                 seq, position, data, length = row
                 db.execute("DELETE FROM items WHERE id = ?", (seq,))
-                item = json.loads(data)
-                terms = {} if is_opaque(item) else item_terms(item)
-                db.executemany(
-                    f"DELETE FROM recall_postings WHERE {_KEY} AND term = ? AND position = ?",
-                    [(key.user, key.session_id, term, position) for term in terms],
-                )
+                _drop_postings(db, key, [(position, data)])
                 db.execute(  # the next append takes the popped item's position again: no gap
                     "UPDATE sessions SET item_count = MAX(item_count - 1, 0), updated_at = MAX(updated_at, ?), "
                     "recall_items = MAX(recall_items - ?, 0), recall_length = MAX(recall_length - ?, 0), "
@@ -399,6 +434,38 @@ class SqliteStore(StoreBase):
 
         data = await self._run_write(pop_newest)
         return None if data is None else json.loads(data)
+
+    async def _read_before(self, key: ConversationKey, before_seq: int, limit: int) -> list[StoredItem]:
+        def page(db: sqlite3.Connection) -> list[tuple[int, str, str | None, str, float]]:
+            return db.execute(
+                f"SELECT id, data, agent, role, created_at FROM items WHERE {_KEY} AND id < ? ORDER BY id DESC LIMIT ?",
+                (key.user, key.session_id, before_seq, limit),
+            ).fetchall()
+
+        rows = await self._run(page, inline=limit <= INLINE_MAX_ITEMS)
+        return _stored_items(rows)
+
+    async def _remove_items(self, key: ConversationKey, seqs: list[int], now: float) -> int:
+        def remove(db: sqlite3.Connection) -> int:
+            with self._write(db):
+                removed = db.execute(
+                    f"DELETE FROM items WHERE {_KEY} AND id IN ({','.join('?' * len(seqs))}) "
+                    "RETURNING position, data, terms_length",
+                    (key.user, key.session_id, *seqs),
+                ).fetchall()
+                if not removed:
+                    return 0
+                _drop_postings(db, key, [(position, data) for position, data, _ in removed])
+                db.execute(
+                    "UPDATE sessions SET item_count = MAX(item_count - ?, 0), updated_at = MAX(updated_at, ?), "
+                    "recall_items = MAX(recall_items - ?, 0), recall_length = MAX(recall_length - ?, 0) "
+                    f"WHERE {_KEY}",
+                    (len(removed), now, sum(1 for *_, n in removed if n > 0), sum(n for *_, n in removed), key.user,
+                     key.session_id),
+                )
+                return len(removed)
+
+        return await self._run_write(remove)
 
     async def _clear(self, key: ConversationKey, now: float) -> None:
         def clear_items(db: sqlite3.Connection) -> None:
@@ -563,9 +630,13 @@ class SqliteStore(StoreBase):
                 pass  # the descriptor is gone (store closed): the kernel already released the lock
 
     async def _close(self) -> None:
-        await asyncio.to_thread(self._close_now)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_now)
+        except RuntimeError:  # already closed (its executor is gone): closing again is harmless
+            self._close_now()
 
     def _close_now(self) -> None:
+        self._executor.shutdown(wait=False)
         with self._guard:
             if self._db is not None:
                 self._db.close()

@@ -63,6 +63,13 @@ async def m002_recall_index(client: aioredis.Redis, prefix: str) -> None:
         await pipe.execute()
 
 
+@REDIS_MIGRATIONS
+async def m003_item_tombstones(client: aioredis.Redis, prefix: str) -> None:
+    """A deleted item leaves a tombstone `{"s":seq,"x":1}` in its conversation's list (its seq keeps
+    indexing the list). No tombstone exists before this version, so nothing is rewritten; the version
+    is recorded so that an older asdrp, which would read a tombstone as an item, refuses the layout."""
+
+
 async def migrate_redis(client: aioredis.Redis, prefix: str) -> list[str]:
     """Bring the layout under `prefix` up to date; returns the names of the migrations that ran.
 
