@@ -33,12 +33,14 @@ def test_a_tool_that_covers_the_topic_is_not_refused() -> None:
 
 
 @pytest.mark.parametrize("message", ["Quelle heure est-il à Paris ?", "Wie spät ist es in Berlin?",
-                                     "¿Qué hora es en Madrid?", "東京は今何時ですか？"])
+                                     "¿Qué hora es en Madrid?", "東京は今何時ですか？", "Comment ça va ?", "Ça va",
+                                     "Wie geht's dir?", "¿Qué tal?"])
 def test_other_languages_are_recognised(message: str) -> None:
     assert is_foreign(message)
 
 
-@pytest.mark.parametrize("message", ["What time is it in Paris?", "Où est the Eiffel Tower?", "Is Zürich far?"])
+@pytest.mark.parametrize("message", ["What time is it in Paris?", "Où est the Eiffel Tower?", "Is Zürich far?",
+                                     "What is the VA loan rate?"])
 def test_english_with_a_foreign_word_is_english(message: str) -> None:
     assert not is_foreign(message)
 

@@ -47,9 +47,9 @@ _SAY_IN = re.compile(r"\bhow (?:do|would) (?:you|i) say\b|\bin (?:french|german|
 _FOREIGN_WORDS: frozenset[str] = frozenset(
     """
     quelle quel quels est-ce qu'est où combien heure heures aujourd'hui pourquoi comment bonjour merci
-    je suis vous êtes ville loin temps il fait
-    wie wieviel wo ist spät uhr warum bitte danke ich bin sind heute entfernt weit hallo guten
-    qué cuál cuánto dónde está estás cómo hora hoy por favor gracias hola lejos tiempo
+    je suis vous êtes ville loin temps il fait ça va vas très s'il plaît
+    wie wieviel wo ist spät uhr warum bitte danke ich bin sind heute entfernt weit hallo guten geht's geht dir
+    qué cuál cuánto dónde está estás cómo hora hoy por favor gracias hola lejos tiempo tal
     quanto dove sono ciao grazie oggi
     """.split())
 """Common words of French, German, Spanish and Italian questions that English never uses."""
