@@ -41,9 +41,10 @@ and a real API rejects ids of items it did not produce in this request)."""
 
 
 def bounded_id(prefix: str, value: str) -> str:
-    """`prefix + value` if it is a valid id length, else `prefix` + a digest of value (stable)."""
+    """`prefix + value` if that is a valid id, else `prefix` + a digest of value (stable): too long, or a value
+    starting with "." after a prefix ending with one (".." is never valid, and ".x" is a valid id or user)."""
     candidate = prefix + value
-    if len(candidate) <= MAX_ID_LENGTH:
+    if len(candidate) <= MAX_ID_LENGTH and ".." not in candidate:
         return candidate
     return prefix + hashlib.sha256(value.encode()).hexdigest()[:48]
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -54,6 +55,10 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 IDEMPOTENCY_DB = "data/sessions/idempotency.db"
 """Where the records live when no shared database is configured."""
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+"""What a key may be: printable ASCII (HTTP strips a header's edge spaces, so none at either end).
+Checked by `claim`; the routes state it in the OpenAPI schema."""
+_KEY = re.compile(KEY_PATTERN)
 _RECORD = "asdrp_idempotency_record"
 """The one key of a stored record: an item with neither `type` nor `role` is opaque to the store
 (not indexed for recall, never mistaken for a message)."""
@@ -193,8 +198,7 @@ class IdempotencyRecords:
         """
         if idempotency_key is None:
             return Claim(None, None, session_id or new_session_id(), None)
-        if not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH or not idempotency_key.isprintable() \
-                or not idempotency_key.isascii():
+        if len(idempotency_key) > MAX_KEY_LENGTH or not _KEY.fullmatch(idempotency_key):
             raise ApiError(422, "invalid_idempotency_key",
                            f"The {IDEMPOTENCY_HEADER} header must be 1-{MAX_KEY_LENGTH} printable ASCII characters.")
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()

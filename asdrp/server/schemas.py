@@ -1,8 +1,8 @@
 """Request and response models of the HTTP contract (DESIGN.md, "The HTTP contract").
 
 Field names are the contract clients rely on; extra fields may be added, never renamed. The
-session id rule is checked in the handlers (not as a schema pattern) so the 422 message can
-say exactly which rule an id broke.
+session id rule is stated as a schema pattern and also checked in the handlers, so the 422
+message can say exactly which rule an id broke.
 """
 
 from __future__ import annotations
@@ -11,7 +11,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from asdrp.memory.ids import ID_RULE
+from asdrp.memory.ids import ID_RULE, ID_SCHEMA_PATTERN, MAX_ID_LENGTH
+
+
+def operation_link(
+    method: str,
+    path: str,
+    description: str,
+    parameters: dict[str, str] | None = None,
+    request_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An OpenAPI link to `method path` (by operationRef, so a renamed handler keeps it), for a route's
+    `responses={status: {"links": {...}}}`: it tells clients and stateful fuzzers which call a response feeds."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    link: dict[str, Any] = {"operationRef": f"#/paths/{pointer}/{method.lower()}", "description": description}
+    if parameters:
+        link["parameters"] = parameters
+    if request_body is not None:
+        link["requestBody"] = request_body
+    return link
 
 
 class ErrorResponse(BaseModel):
@@ -50,9 +68,17 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: str = Field(..., description="The user's message (not empty; at most ASDRP_MAX_INPUT_CHARS characters).")
+    # The rules are stated in the schema (json_schema_extra) and enforced by the handler, whose
+    # errors name them (empty_input, input_too_large, invalid_session_id) better than a pattern would.
+    input: str = Field(
+        ...,
+        description="The user's message (not blank; at most ASDRP_MAX_INPUT_CHARS characters).",
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+    )
     session_id: str | None = Field(
-        None, description=f"Conversation to continue; null starts a new one. Rule: {ID_RULE}."
+        None,
+        description=f"Conversation to continue; null starts a new one. Rule: {ID_RULE}.",
+        json_schema_extra={"pattern": ID_SCHEMA_PATTERN, "minLength": 1, "maxLength": MAX_ID_LENGTH},
     )
 
 
@@ -95,6 +121,8 @@ class SessionList(BaseModel):
     sessions: list[SessionSummary]
     next_cursor: str | None = None
     """Pass as `?cursor=` for the next (older) page; null on the last page."""
+    unavailable_stores: list[str] = Field(default_factory=list)
+    """Session stores that could not be read: their conversations are missing from this listing."""
 
 
 class DeletedSessions(BaseModel):
@@ -122,3 +150,6 @@ class SessionDetail(BaseModel):
     created_at: float | None = None
     updated_at: float | None = None
     items: list[SessionItem]
+    """The history in the order it was written (each store's sequence; created_at is informative only)."""
+    next_cursor: str | None = None
+    """Pass as `?cursor=` for the next (later) items; null when this page ends the history."""

@@ -119,6 +119,15 @@ async def test_sessions_and_users_do_not_leak(orchestrator: ConversationOrchestr
     assert "Carol" in (await orchestrator.route_query("What is my name?", "shared", user="carol")).answer
 
 
+async def test_a_session_and_user_starting_with_a_dot_keep_their_side_memory(
+    orchestrator: ConversationOrchestrator,
+) -> None:
+    """".x" is a valid session id and ".dot" a valid user: their side namespaces ("_tools.<user>",
+    "_route.<id>") must not join them into an invalid ".." id (found by the stateful fuzz test)."""
+    await orchestrator.route_query("Where is Kyoto?", ".x", user=".dot")
+    assert "Kyoto" in (await orchestrator.route_query("What time is it there?", ".x", user=".dot")).answer
+
+
 async def test_ten_concurrent_requests_on_one_conversation_are_all_stored_whole(
     orchestrator: ConversationOrchestrator,
 ) -> None:

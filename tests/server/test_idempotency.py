@@ -198,3 +198,15 @@ def test_a_server_killed_mid_turn_then_retried_stores_the_turn_once(
     assert replayed.json()["response"] == answered.json()["response"]
     items = httpx.get(f"{second.url}/sessions/killed", timeout=30).json()["items"]
     assert [item["content"] for item in items if item["role"] == "user"] == [body["input"]]
+
+
+@pytest.mark.parametrize("key", ["caf\u00e9", "tab\there", "\x7f", "x" * 256])
+async def test_a_malformed_key_is_refused_and_nothing_is_stored(client: httpx.AsyncClient, key: str) -> None:
+    """Printable ASCII, at most 255 characters: anything else is named as the problem, not answered."""
+    body = {"input": "My name is Zorblax", "session_id": "malformed-key"}
+    response = await client.post(
+        "/agents/chitchat/chat", json=body, headers=[(IDEMPOTENCY_HEADER.encode(), key.encode("latin-1"))]
+    )
+    assert response.status_code == 422, response.text
+    assert IDEMPOTENCY_HEADER in response.json()["detail"] or "idempotency" in response.text.lower()
+    assert (await client.get("/sessions/malformed-key")).status_code == 404

@@ -14,14 +14,23 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from asdrp.memory.ids import new_session_id, validate_session_id
+from asdrp.memory.ids import validate_session_id
 from asdrp.orchestration.base import RouteResult, StreamEvent
 from asdrp.server.auth import current_user
 from asdrp.server.errors import ApiError, classify
-from asdrp.server.schemas import ChatRequest, ChatResponse, ErrorResponse
+from asdrp.server.idempotency import (
+    IDEMPOTENCY_HEADER,
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    REPLAYED_HEADER,
+    Claim,
+    chat_body,
+    request_fingerprint,
+)
+from asdrp.server.schemas import ChatRequest, ChatResponse, ErrorResponse, operation_link
 from asdrp.server.services import ServerServices, get_services
 
 log = logging.getLogger("asdrp.server")
@@ -39,6 +48,26 @@ async def require_json(request: Request) -> None:
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 404, 409, 413, 415, 422, 503)
 }
+
+_TURN_SESSION = "$response.body#/metadata/session_id"
+_TURN_LINKS: dict[str, Any] = {
+    "GetSession": operation_link(
+        "GET", "/sessions/{session_id}", "The conversation this turn went to, with the turn in it.",
+        {"session_id": _TURN_SESSION},
+    ),
+    "DeleteSession": operation_link(
+        "DELETE", "/sessions/{session_id}", "Delete the conversation this turn went to.", {"session_id": _TURN_SESSION}
+    ),
+    "ContinueChat": operation_link(
+        "POST", "/agents/{agent_id}/chat", "The next message of the same conversation.",
+        {"agent_id": "$request.path.agent_id"}, {"input": "And then?", "session_id": _TURN_SESSION},
+    ),
+    "ContinueChatStream": operation_link(
+        "POST", "/agents/{agent_id}/chat/stream", "The next message of the same conversation, streamed.",
+        {"agent_id": "$request.path.agent_id"}, {"input": "And then?", "session_id": _TURN_SESSION},
+    ),
+}
+"""Where a turn's answer leads: its `metadata.session_id` names the conversation to read, delete or continue."""
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(require_json)])
 
@@ -81,25 +110,60 @@ def result_metadata(result: RouteResult, duration_s: float) -> dict[str, Any]:
     }
 
 
-@router.post("/agents/{agent_id}/chat", response_model=ChatResponse, responses=_ERRORS)
+IdempotencyKey = Header(
+    None,
+    alias=IDEMPOTENCY_HEADER,
+    max_length=MAX_KEY_LENGTH,
+    description=f"Any unique string per turn (1-{MAX_KEY_LENGTH} printable ASCII characters): a retry with the "
+    "same key returns the first answer and stores nothing new (for a day); the same key with a different request "
+    "is 422.",
+    json_schema_extra={"pattern": KEY_PATTERN},
+)
+
+
+def claim_turn(
+    services: ServerServices, user: str, key: str | None, endpoint: str, agent_id: str, body: ChatRequest, text: str
+) -> Claim:
+    """The request's claim on its Idempotency-Key (a no-op claim without one)."""
+    assert services.idempotency is not None
+    return services.idempotency.claim(
+        user,
+        key,
+        fingerprint=request_fingerprint(endpoint, agent_id.lower(), body.model_dump(mode="json")),
+        session_id=body.session_id,
+        input_text=text,
+        recover=lambda answer, session_id: chat_body(answer, session_id, agent_id),
+    )
+
+
+@router.post(
+    "/agents/{agent_id}/chat", response_model=ChatResponse, responses={**_ERRORS, 200: {"links": _TURN_LINKS}}
+)
 async def chat(
     agent_id: str,
     body: ChatRequest,
     user: str = Depends(current_user),
     services: ServerServices = Depends(get_services),
-) -> ChatResponse:
+    idempotency_key: str | None = IdempotencyKey,
+) -> ChatResponse | JSONResponse:
     """Answer one message. Omit `session_id` to start a conversation; send it back to continue."""
     responder = services.catalog.get(agent_id)
     text = checked_input(body.input, services.settings.max_input_chars)
-    session_id = validate_session_id(body.session_id) if body.session_id is not None else new_session_id()
-    started = time.perf_counter()
-    with services.turn(responder.agent_id, "chat", user, session_id):
-        result = await responder.route_query(text, session_id=session_id, user=user)
-    return ChatResponse(
-        response=result.answer,
-        trace=result.trace,
-        metadata=result_metadata(result, time.perf_counter() - started),  # type: ignore[arg-type]
-    )
+    if body.session_id is not None:
+        validate_session_id(body.session_id)
+    async with claim_turn(services, user, idempotency_key, "chat", responder.agent_id, body, text) as claim:
+        if claim.replay is not None:
+            return JSONResponse(claim.replay.body, status_code=claim.replay.status, headers={REPLAYED_HEADER: "true"})
+        started = time.perf_counter()
+        with services.turn(responder.agent_id, "chat", user, claim.session_id):
+            result = await responder.route_query(text, session_id=claim.session_id, user=user)
+        response = ChatResponse(
+            response=result.answer,
+            trace=result.trace,
+            metadata=result_metadata(result, time.perf_counter() - started),  # type: ignore[arg-type]
+        )
+        await claim.complete(200, response.model_dump(mode="json"))
+    return response
 
 
 def sse(kind: str, content: str = "", metadata: dict[str, Any] | None = None) -> bytes:
@@ -118,34 +182,77 @@ async def chat_stream(
     body: ChatRequest,
     user: str = Depends(current_user),
     services: ServerServices = Depends(get_services),
+    idempotency_key: str | None = IdempotencyKey,
 ) -> StreamingResponse:
     """Stream one answer as SSE: `metadata` (session id) first, `token` deltas, then `done` or `error`."""
     responder = services.catalog.get(agent_id)
     text = checked_input(body.input, services.settings.max_input_chars)
-    session_id = validate_session_id(body.session_id) if body.session_id is not None else new_session_id()
-    stream = responder.stream_query(text, session_id=session_id, user=user)
-    started = time.perf_counter()
-    # Take the first event before answering: a busy conversation or a store that is down then
-    # gets its proper status (409/503) instead of a 200 stream that only carries an error.
+    if body.session_id is not None:
+        validate_session_id(body.session_id)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    # The claim is held until the stream ends (see `_holding`), so a retry waits for this turn.
+    claim = claim_turn(services, user, idempotency_key, "chat/stream", responder.agent_id, body, text)
+    await claim.__aenter__()
     try:
-        first: StreamEvent | None = await anext(stream)
-    except StopAsyncIteration:
-        first = None
-    except BaseException as exc:
-        services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
-        await _close(stream)
-        raise exc
-    if first is not None and first.type == "error":
-        # failed before any output (busy conversation, store down...): a real status, not a 200 stream
-        services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
-        await _close(stream)
-        raise stream_error(first, responder.agent_id, session_id)
+        if claim.replay is not None:
+            await claim.__aexit__(None, None, None)
+            replay_headers = {**headers, REPLAYED_HEADER: "true"}
+            return StreamingResponse(
+                _replayed(claim.replay.body), media_type="text/event-stream", headers=replay_headers
+            )
+        session_id = claim.session_id
+        stream = _holding(claim, responder.stream_query(text, session_id=session_id, user=user))
+        started = time.perf_counter()
+        # Take the first event before answering: a busy conversation or a store that is down then
+        # gets its proper status (409/503) instead of a 200 stream that only carries an error.
+        try:
+            first: StreamEvent | None = await anext(stream)
+        except StopAsyncIteration:
+            first = None
+        except BaseException as exc:
+            services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
+            await _close(stream)
+            raise exc
+        if first is not None and first.type == "error":
+            # failed before any output (busy conversation, store down...): a real status, not a 200 stream
+            services.metrics.turns.labels(agent_id=responder.agent_id, mode="stream", outcome="error").inc()
+            await _close(stream)
+            raise stream_error(first, responder.agent_id, session_id)
+    except BaseException:
+        await claim.__aexit__(None, None, None)
+        raise
     base = {"session_id": session_id, "agent_id": responder.agent_id}
     return StreamingResponse(
-        _events(services, responder.agent_id, user, session_id, first, stream, base, started),
+        _events(services, responder.agent_id, user, session_id, first, stream, base, started, claim),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=headers,
     )
+
+
+async def _holding(claim: Claim, stream: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    """The responder's stream, releasing the turn's Idempotency-Key claim when it ends.
+
+    Tied to the stream the handler has already started, not to the response body: a client that
+    leaves before the body starts never runs the body's cleanup, but a started generator is always
+    closed (by `_close`, or by the loop's finaliser when it is dropped).
+    """
+    try:
+        async for event in stream:
+            yield event
+    finally:
+        try:
+            await _close(stream)
+        finally:
+            await claim.__aexit__(None, None, None)
+
+
+async def _replayed(body: dict[str, Any]) -> AsyncIterator[bytes]:
+    """The stored answer of an idempotent retry as the stream the first request got (one token)."""
+    metadata = dict(body.get("metadata") or {})
+    base = {"session_id": metadata.get("session_id"), "agent_id": metadata.get("agent_id")}
+    yield sse("metadata", "", base)
+    yield sse("token", str(body.get("response", "")))
+    yield sse("done", str(body.get("response", "")), {**metadata, "trace": body.get("trace", [])})
 
 
 async def _close(stream: AsyncIterator[StreamEvent]) -> None:
@@ -166,6 +273,7 @@ async def _events(
     stream: AsyncIterator[StreamEvent],
     base: dict[str, Any],
     started: float,
+    claim: Claim,
 ) -> AsyncIterator[bytes]:
     """The SSE body; a disconnect closes the responder's stream, which never commits half a turn."""
     finished = False
@@ -185,7 +293,11 @@ async def _events(
                         metadata["session_id"] = session_id
                         metadata["trace"] = result.trace
                     finished = True
-                    yield sse("done", result.answer if result is not None else event.content, metadata)
+                    answer = result.answer if result is not None else event.content
+                    await claim.complete(200, {"response": answer, "trace": metadata.pop("trace", []),
+                                               "metadata": metadata})
+                    metadata["trace"] = result.trace if result is not None else []
+                    yield sse("done", answer, metadata)
                     break
                 elif event.type == "error":
                     outcome.outcome = "error"
