@@ -215,6 +215,17 @@ class PostgresStore(StoreBase):
     def _key(self, key: ConversationKey) -> dict[str, Any]:
         return {"u": key.user, "s": key.session_id}
 
+    async def _lock_session(self, conn: AsyncConnection, key: ConversationKey) -> bool:
+        """Lock the conversation's registry row for this transaction; False if it has none.
+
+        Every write that removes items takes this row first, as append does: one order of locks,
+        so two writers of a conversation never deadlock."""
+        locked = await conn.execute(
+            _sql(f"SELECT 1 FROM {self.schema}.sessions WHERE user_id = :u AND session_id = :s FOR UPDATE"),
+            self._key(key),
+        )
+        return locked.first() is not None
+
     # ---- items ----------------------------------------------------------------------------------
 
     async def _append_rows(
@@ -447,10 +458,7 @@ class PostgresStore(StoreBase):
         s = self.schema
 
         async def pop(conn: AsyncConnection) -> dict[str, Any] | None:
-            locked = await conn.execute(
-                _sql(f"SELECT 1 FROM {s}.sessions WHERE user_id = :u AND session_id = :s FOR UPDATE"), self._key(key)
-            )
-            if locked.first() is None:
+            if not await self._lock_session(conn, key):
                 return None
             row = (
                 await conn.execute(
@@ -489,10 +497,7 @@ class PostgresStore(StoreBase):
         s = self.schema
 
         async def remove(conn: AsyncConnection) -> int:
-            locked = await conn.execute(  # the registry row first, as append and pop take it: no deadlock
-                _sql(f"SELECT 1 FROM {s}.sessions WHERE user_id = :u AND session_id = :s FOR UPDATE"), self._key(key)
-            )
-            if locked.first() is None:
+            if not await self._lock_session(conn, key):
                 return 0
             removed = (
                 await conn.execute(
@@ -683,10 +688,7 @@ class PostgresStore(StoreBase):
         s = self.schema
 
         async def remove(conn: AsyncConnection) -> int:
-            locked = await conn.execute(
-                _sql(f"SELECT 1 FROM {s}.sessions WHERE user_id = :u AND session_id = :s FOR UPDATE"), self._key(key)
-            )
-            if locked.first() is None:
+            if not await self._lock_session(conn, key):
                 return 0
             removed = (
                 await conn.execute(
