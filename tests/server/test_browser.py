@@ -23,6 +23,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"
         "--disable-extensions", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+expect.set_options(timeout=30_000)
+"""`expect` waits 5 s by default, and a first answer on a loaded 2-core CI machine can take longer: this is
+a bound on waiting for the page, not a timing the test asserts."""
 MARKER = (255, 0, 255)
 """A colour the page never uses: the message box is painted with it to find its pixels in a screenshot."""
 
