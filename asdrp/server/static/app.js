@@ -75,7 +75,17 @@ function tooLongMessage(length, limit = MAX_INPUT) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...headers(!!options.body), ...(options.headers || {}) } });
+  const request = { ...options, headers: { ...headers(!!options.body), ...(options.headers || {}) } };
+  let response;
+  try {
+    response = await fetch(path, request);
+  } catch (error) {
+    // A read that met a dropped connection (a server restart, an idle connection it just closed)
+    // is tried once more; a POST is not, since it may have reached the server.
+    if ((options.method || "GET") !== "GET") throw error;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    response = await fetch(path, request);
+  }
   if (!response.ok) {
     let body = null;
     try { body = await response.json(); } catch { /* not JSON */ }
