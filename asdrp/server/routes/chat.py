@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -96,8 +97,29 @@ def stream_error(event: StreamEvent, agent_id: str, session_id: str) -> ApiError
         if mapped is not None:
             return mapped
     incident = uuid.uuid4().hex[:12]
-    log.error("turn of %s/%s failed (incident %s): %s", agent_id, session_id, incident, event.content)
+    log.error("turn of %s/%s failed (incident %s): %s", agent_id, session_id, incident, event.content,
+              exc_info=event.exception)
     return ApiError(500, "internal_error", f"The answer failed (incident {incident}); it has been logged.")
+
+
+async def responder_events(first: StreamEvent | None, stream: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    """`first`, then the rest of a responder's stream; a stream that raises ends with an `error` event.
+
+    Every streaming endpoint (ours and `/v1`) reads a turn through this, so a failing responder is
+    reported one way everywhere: as the `error` event `stream_error` maps to a status.
+    """
+    event = first
+    while event is not None:
+        yield event
+        if event.type != "token":
+            return
+        try:
+            event = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except Exception as exc:
+            yield StreamEvent("error", str(exc), exception=exc)
+            return
 
 
 def result_metadata(result: RouteResult, duration_s: float) -> dict[str, Any]:
@@ -280,49 +302,30 @@ async def _events(
     try:
         with services.turn(agent_id, "stream", user, session_id) as outcome:
             yield sse("metadata", "", base)
-            event = first
-            while event is not None:
-                if event.type == "token":
-                    if event.content:
-                        yield sse("token", event.content)
-                elif event.type == "done":
-                    result = event.result
-                    metadata = dict(base)
-                    if result is not None:
-                        metadata.update(result_metadata(result, time.perf_counter() - started))
-                        metadata["session_id"] = session_id
-                        metadata["trace"] = result.trace
-                    finished = True
-                    answer = result.answer if result is not None else event.content
-                    await claim.complete(200, {"response": answer, "trace": metadata.pop("trace", []),
-                                               "metadata": metadata})
-                    metadata["trace"] = result.trace if result is not None else []
-                    yield sse("done", answer, metadata)
-                    break
-                elif event.type == "error":
-                    outcome.outcome = "error"
-                    failure = stream_error(event, agent_id, session_id)
-                    services.metrics.error(failure.error_code)
-                    finished = True
-                    yield sse("error", failure.detail, {**base, "error_code": failure.error_code})
-                    break
-                try:
-                    event = await anext(stream)
-                except StopAsyncIteration:
-                    event = None
-                except Exception as exc:
-                    outcome.outcome = "error"
-                    mapped = classify(exc)
-                    if mapped is None:
-                        incident = uuid.uuid4().hex[:12]
-                        log.exception("stream of %s/%s failed (incident %s)", agent_id, session_id, incident)
-                        mapped = ApiError(
-                            500, "internal_error", f"The answer failed (incident {incident}); it has been logged."
-                        )
-                    services.metrics.error(mapped.error_code)
-                    finished = True
-                    yield sse("error", mapped.detail, {**base, "error_code": mapped.error_code})
-                    break
+            async with aclosing(responder_events(first, stream)) as events:
+                async for event in events:
+                    if event.type == "token":
+                        if event.content:
+                            yield sse("token", event.content)
+                    elif event.type == "done":
+                        result = event.result
+                        metadata = dict(base)
+                        if result is not None:
+                            metadata.update(result_metadata(result, time.perf_counter() - started))
+                            metadata["session_id"] = session_id
+                            metadata["trace"] = result.trace
+                        finished = True
+                        answer = result.answer if result is not None else event.content
+                        await claim.complete(200, {"response": answer, "trace": metadata.pop("trace", []),
+                                                   "metadata": metadata})
+                        metadata["trace"] = result.trace if result is not None else []
+                        yield sse("done", answer, metadata)
+                    elif event.type == "error":
+                        outcome.outcome = "error"
+                        failure = stream_error(event, agent_id, session_id)
+                        services.metrics.error(failure.error_code)
+                        finished = True
+                        yield sse("error", failure.detail, {**base, "error_code": failure.error_code})
             if not finished:
                 outcome.outcome = "error"
                 services.metrics.error("stream_incomplete")

@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -32,8 +33,8 @@ from asdrp.memory.rows import estimate_tokens_of_text, message_text
 from asdrp.orchestration.base import Responder, StreamEvent
 from asdrp.orchestration.memory import assistant_message, user_message
 from asdrp.server.auth import current_user
-from asdrp.server.errors import ApiError, classify
-from asdrp.server.routes.chat import checked_input, stream_error
+from asdrp.server.errors import ApiError
+from asdrp.server.routes.chat import checked_input, responder_events, stream_error
 from asdrp.server.services import ServerServices, get_services
 from asdrp.server.v1.deps import get_state, get_v1_settings
 from asdrp.server.v1.items import dialogue
@@ -267,30 +268,24 @@ async def _chunks(
     try:
         with services.turn(model, "chat_completions_stream", user, session_id) as outcome:
             yield chunk(completion_id, model, created, {"role": "assistant", "content": ""})
-            event, streamed, failure = first, [], None
-            while event is not None:
-                if event.type == "token" and event.content:
-                    streamed.append(event.content)
-                    yield chunk(completion_id, model, created, {"content": event.content})
-                elif event.type == "done":
-                    final = event.result.answer if event.result is not None else event.content
-                    sent = "".join(streamed)
-                    await record(final)
-                    if final != sent and final.startswith(sent):
-                        yield chunk(completion_id, model, created, {"content": final[len(sent):]})
-                    yield chunk(completion_id, model, created, {}, finish="stop")
-                    yield DONE
-                    return
-                elif event.type == "error":
-                    failure = stream_error(event, model, session_id)
-                    break
-                try:
-                    event = await anext(stream)
-                except StopAsyncIteration:
-                    event = None
-                except Exception as exc:
-                    failure = classify(exc) or stream_error(StreamEvent("error", str(exc)), model, session_id)
-                    break
+            streamed: list[str] = []
+            failure: ApiError | None = None
+            async with aclosing(responder_events(first, stream)) as events:
+                async for event in events:
+                    if event.type == "token" and event.content:
+                        streamed.append(event.content)
+                        yield chunk(completion_id, model, created, {"content": event.content})
+                    elif event.type == "done":
+                        final = event.result.answer if event.result is not None else event.content
+                        sent = "".join(streamed)
+                        await record(final)
+                        if final != sent and final.startswith(sent):
+                            yield chunk(completion_id, model, created, {"content": final[len(sent):]})
+                        yield chunk(completion_id, model, created, {}, finish="stop")
+                        yield DONE
+                        return
+                    elif event.type == "error":
+                        failure = stream_error(event, model, session_id)
             outcome.outcome = "error"
             failure = failure or ApiError(500, "stream_incomplete", "The answer ended without a result.")
             services.metrics.error(failure.error_code)

@@ -21,6 +21,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,9 @@ from asdrp.memory.errors import InvalidSessionIdError
 from asdrp.memory.rows import estimate_tokens_of_text
 from asdrp.orchestration.base import Responder, StreamEvent
 from asdrp.server.auth import current_user
-from asdrp.server.errors import ApiError, classify
+from asdrp.server.errors import ApiError
 from asdrp.server.idempotency import Claim
-from asdrp.server.routes.chat import checked_input, stream_error
+from asdrp.server.routes.chat import checked_input, responder_events, stream_error
 from asdrp.server.services import ServerServices, get_services
 from asdrp.server.v1.chat_completions import SESSION_HEADER
 from asdrp.server.v1.conversations import checked_metadata
@@ -361,27 +362,17 @@ async def _events(
         with services.turn(responder.agent_id, "responses_stream", user, placement.session_id) as outcome:
             for frame in seq.opening(draft.render("in_progress"), item_id):
                 yield frame
-            event = first
             failure: ApiError | None = None
             result_text: str | None = None
-            while event is not None:
-                if event.type == "token" and event.content:
-                    deltas.append(event.content)
-                    yield seq.delta(item_id, event.content)
-                elif event.type == "done":
-                    result_text = event.result.answer if event.result is not None else event.content
-                    break
-                elif event.type == "error":
-                    failure = stream_error(event, responder.agent_id, placement.session_id)
-                    break
-                try:
-                    event = await anext(stream)
-                except StopAsyncIteration:
-                    event = None
-                except Exception as exc:  # mapped like the chat stream: no internal detail reaches the client
-                    failure = classify(exc) or stream_error(StreamEvent("error", str(exc)), responder.agent_id,
-                                                            placement.session_id)
-                    break
+            async with aclosing(responder_events(first, stream)) as events:
+                async for event in events:
+                    if event.type == "token" and event.content:
+                        deltas.append(event.content)
+                        yield seq.delta(item_id, event.content)
+                    elif event.type == "done":
+                        result_text = event.result.answer if event.result is not None else event.content
+                    elif event.type == "error":
+                        failure = stream_error(event, responder.agent_id, placement.session_id)
             if result_text is None:
                 outcome.outcome = "error"
                 failure = failure or ApiError(500, "stream_incomplete", "The answer ended without a result.")
