@@ -168,6 +168,7 @@ class MemoryIndex:
 
     def __init__(self, items: Sequence[dict[str, Any]], seqs: Sequence[int] | None = None) -> None:
         self.seqs = list(seqs) if seqs is not None else list(range(len(items)))
+        self.items = dict(zip(self.seqs, items))
         self.postings: dict[str, list[tuple[int, int]]] = {}
         self.lengths: dict[int, int] = {}
         for seq, item in zip(self.seqs, items):
@@ -202,7 +203,7 @@ def ours_row(
     with_neighbours: bool = False,
     framing: bool = False,
 ) -> Callable[[Sequence[Conversation]], Recall]:
-    """Our ranking over an in-memory index built with item_terms (what every store keeps).
+    """Our ranking and selection over an in-memory index built with item_terms (what every store keeps).
 
     `interleaved`: number items like global row ids of a store shared by all conversations, one
     item of each in turn (no two items of a conversation get consecutive seqs);
@@ -223,9 +224,13 @@ def ours_row(
 
         def recall(cid: str, question: str, k: int) -> list[str]:
             index = indexes[cid]
-            postings = index.fetch(terms(question))
-            seqs = R.rank(postings, index.stats, k, index.neighbours if with_neighbours else None, params=params)
-            return [dia[cid][s] for s in seqs]
+            query = terms(question)
+            neighbours = index.neighbours if with_neighbours else None
+            ranked = R.rank_scores(index.fetch(query), index.stats, R.selection_depth(k), neighbours, params=params)
+            selection = R.Selection(ranked, query, k, params)  # what StoreBase.recall does with what it reads
+            while batch := selection.batch():
+                selection.offer({seq: index.items[seq] for seq in batch})
+            return [dia[cid][s] for s in selection.result()]
 
         return recall
 
@@ -409,14 +414,15 @@ def index_cost(conversations: Sequence[Conversation], console: Console) -> None:
 
 # ---------------------------------------------------------------------------------------- ablation
 
-NO_NEIGHBOURS = replace(R.DEFAULT_PARAMS, following=(), preceding=())
+NO_SPEAKER = replace(R.DEFAULT_PARAMS, speaker=0.0)
+NO_NEIGHBOURS = replace(NO_SPEAKER, following=(), preceding=())
 ABLATION: list[Row] = [
     Row("BM25 on index_terms (k1 1.2, b 0.75)", ours_row(R.PLAIN_BM25, framing=True)),
     Row("+ k1 0.9, b 0.3", ours_row(NO_NEIGHBOURS, framing=True)),
-    Row("+ neighbours at distance 1", ours_row(replace(R.DEFAULT_PARAMS, following=(0.5,), preceding=(0.2,)),
-                                               framing=True)),
-    Row("+ distance 2", ours_row(framing=True)),
-    Row("+ question framing words dropped = ours", ours_row()),
+    Row("+ neighbours at distance 1", ours_row(replace(NO_SPEAKER, following=(0.5,), preceding=(0.2,)), framing=True)),
+    Row("+ distance 2", ours_row(NO_SPEAKER, framing=True)),
+    Row("+ question framing words dropped", ours_row(NO_SPEAKER)),
+    Row("+ the named speaker preferred = ours", ours_row()),
     Row("ours, lending every term", ours_row(replace(R.DEFAULT_PARAMS, complement=False))),
     Row("ours, b 0.5", ours_row(replace(R.DEFAULT_PARAMS, b=0.5))),
     Row("ours + neighbours primitive", ours_row(with_neighbours=True)),

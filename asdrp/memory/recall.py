@@ -5,16 +5,20 @@ The stores keep, per conversation, an inverted index of `item_terms(item)` writt
 they fetch the postings of `query_terms(message)` in that ONE conversation and call `rank`, which
 sees nothing else: a query costs what its terms' postings cost, never a scan of the history.
 
-The ranking is BM25 plus one idea that fits conversations: an item is judged with its neighbours.
-An answer follows its question, and a topic runs over a few turns, so an item that sits right
+The ranking is BM25 plus two ideas that fit conversations. An item is judged with its neighbours:
+an answer follows its question, and a topic runs over a few turns, so an item that sits right
 after (or before) an item that matches the query well is likely to hold what was asked even when it
-shares few words with the query. Measured on LoCoMo by bench/recall_locomo.py.
+shares few words with the query (`smooth`). And who said it matters: when a query names one of the
+people speaking ("What does Tim do to relax?"), what that person said is preferred to what others
+said about them (`speaker`, applied by `Selection` once the candidates' text is read). Measured on
+LoCoMo by bench/recall_locomo.py.
 
 Everything is pure Python and deterministic; the only dependency is the Snowball stemmer.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import re
@@ -34,6 +38,7 @@ __all__ = [
     "Posting",
     "QUESTION_FRAMING",
     "RankParams",
+    "Selection",
     "candidates",
     "repeat_key",
     "frequent_terms",
@@ -41,7 +46,11 @@ __all__ = [
     "item_terms",
     "query_terms",
     "rank",
+    "rank_scores",
     "reach",
+    "selection_depth",
+    "speaker",
+    "speaker_terms",
 ]
 
 MAX_QUERY_TERMS = 32
@@ -221,10 +230,14 @@ class RankParams:
     """Discount for a neighbour that holds no query term (admitted only when the store gives `neighbours`)."""
     max_linked: int = 256
     """At most this many of the best-matching seqs are passed to `neighbours` (bounded store work)."""
+    speaker: float = 0.25
+    """Extra share of its score for an item whose speaker the query names (see `speaker`): what a
+    person said about themselves beats what others said to or about them, but a much better match by
+    someone else still wins."""
 
 
 DEFAULT_PARAMS = RankParams()
-PLAIN_BM25 = RankParams(k1=1.2, b=0.75, following=(), preceding=())
+PLAIN_BM25 = RankParams(k1=1.2, b=0.75, following=(), preceding=(), speaker=0.0)
 """Textbook BM25 over the same terms, without neighbours: the baseline the defaults are measured against."""
 
 
@@ -381,10 +394,16 @@ def smooth(
 
 
 REPEAT_SLACK = 3
-"""Recall reads ranked items in rounds of `limit` times this, then this times more each round, until
-`limit` items that are not repeats are found (at most REPEAT_ROUNDS rounds): a reply given word for
-word a hundred times costs a few more reads, never a scan."""
+"""`Selection` reads ranked candidates in rounds of `limit` times this, then this times more each
+round, until no unread candidate can make the result (at most REPEAT_ROUNDS rounds): a reply given
+word for word a hundred times, or a run of items by other speakers, costs a few more reads, never a
+scan."""
 REPEAT_ROUNDS = 4
+
+
+def selection_depth(limit: int) -> int:
+    """How many ranked candidates a `Selection` for `limit` items may read (every round's worth)."""
+    return sum(limit * REPEAT_SLACK**round_ for round_ in range(1, REPEAT_ROUNDS + 1))
 
 
 def repeat_key(item: dict) -> tuple[str, str] | None:
@@ -398,7 +417,7 @@ def repeat_key(item: dict) -> tuple[str, str] | None:
     return (str(item.get("role", "")), text) if text else None
 
 
-def rank(
+def rank_scores(
     postings: Iterable[Posting],
     stats: CorpusStats,
     limit: int,
@@ -406,8 +425,8 @@ def rank(
     *,
     params: RankParams = DEFAULT_PARAMS,
     frequencies: Mapping[str, int] | None = None,
-) -> list[int]:
-    """The seqs of the `limit` most relevant items of the conversation, best first.
+) -> list[tuple[int, float]]:
+    """The `limit` most relevant items of the conversation as (seq, score), best first.
 
     `postings`: every posting of the query terms in this conversation; `stats`: its counters;
     `neighbours`: see `Neighbours` (optional). Ties go to the more recent item.
@@ -419,4 +438,125 @@ def rank(
         scores = smooth(terms, params, neighbours)
     else:
         scores = {seq: sum(found.values()) for seq, found in terms.items()}
-    return heapq.nlargest(limit, scores, key=lambda seq: (scores[seq], seq))
+    best = heapq.nlargest(limit, scores, key=lambda seq: (scores[seq], seq))
+    return [(seq, scores[seq]) for seq in best]
+
+
+def rank(
+    postings: Iterable[Posting],
+    stats: CorpusStats,
+    limit: int,
+    neighbours: Neighbours | None = None,
+    *,
+    params: RankParams = DEFAULT_PARAMS,
+    frequencies: Mapping[str, int] | None = None,
+) -> list[int]:
+    """The seqs of `rank_scores`: the `limit` most relevant items, best first (before `Selection`)."""
+    return [seq for seq, _ in rank_scores(postings, stats, limit, neighbours, params=params, frequencies=frequencies)]
+
+
+_SPEAKER_LABEL = re.compile(r"[^\W\d_][\w'\u2019. -]{0,39}")
+"""A speaker label: a name of at most 40 characters that starts with a letter."""
+
+
+def speaker(item: dict) -> str | None:
+    """Who a message says it is by: the label of a message written as "Name: text", else None.
+
+    That is how a transcript, a group chat or a meeting relayed through one role names its
+    speakers; a message without a label (most of what a user and an assistant say) has no speaker
+    beyond its role, and gets no preference.
+    """
+    label, colon, rest = message_text(item)[:64].partition(":")
+    if not colon or not rest[:1].isspace():
+        return None
+    label = label.strip()
+    return label if _SPEAKER_LABEL.fullmatch(label) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_terms(label: str) -> frozenset[str]:
+    return frozenset(index_terms(label))
+
+
+def speaker_terms(item: dict) -> frozenset[str]:
+    """The index terms of an item's speaker label (empty without a label, or for a label of stopwords)."""
+    label = speaker(item)
+    return _label_terms(label) if label else frozenset()
+
+
+class Selection:
+    """Picks the items recall returns from `rank_scores`' candidates, reading their text in rounds.
+
+    Two rules need an item's text, which the postings do not hold:
+    - an item whose speaker the query names (every term of its label is a query term) gets
+      `params.speaker` more of its score;
+    - an item that repeats a better one word for word (`repeat_key`) is left out, so that a canned
+      reply given a hundred times leaves room for what was said once.
+
+    The caller reads the seqs of `batch()` (limit x REPEAT_SLACK, then REPEAT_SLACK times more each
+    round, at most REPEAT_ROUNDS rounds) and passes their items to `offer` until `batch()` is empty:
+    reading stops as soon as no unread candidate could displace the `limit`-th kept item. An unread
+    candidate is assumed boosted only once an item by a speaker the query names has been read: in a
+    conversation without speaker labels (most of them) the first round is the last, and where the
+    query names a speaker, that speaker's name is a query term, so their items are among the first.
+    `result()` is the seqs, best first (ties to the more recent).
+    """
+
+    def __init__(
+        self,
+        ranked: Sequence[tuple[int, float]],
+        query: Iterable[str],
+        limit: int,
+        params: RankParams = DEFAULT_PARAMS,
+    ) -> None:
+        self._ranked = list(ranked)
+        self._query = frozenset(query)
+        self._limit = limit
+        self._boost = 1.0 + max(params.speaker, 0.0)
+        self._boosted = False
+        """True once an item by a speaker the query names was read (unread ones may be boosted too)."""
+        self._start, self._size, self._rounds = 0, limit * REPEAT_SLACK, 0
+        self._pending: list[tuple[int, float]] = []
+        self._kept: dict[int, float] = {}
+        self._seen: set[tuple[str, str]] = set()
+
+    def _settled(self) -> bool:
+        """True when no unread candidate can enter the result any more."""
+        if self._start >= len(self._ranked) or self._rounds >= REPEAT_ROUNDS or self._limit <= 0:
+            return True
+        if len(self._kept) < self._limit:
+            return False
+        last = heapq.nlargest(self._limit, self._kept, key=lambda seq: (self._kept[seq], seq))[-1]
+        seq, score = self._ranked[self._start]
+        bound = score * (self._boost if self._boosted else 1.0)
+        return (bound, seq) < (self._kept[last], last)  # ties go to the more recent, as in `rank`
+
+    def batch(self) -> list[int]:
+        """The seqs to read next; empty when the selection is complete."""
+        if self._settled():
+            return []
+        self._pending = self._ranked[self._start : self._start + self._size]
+        self._start, self._size, self._rounds = self._start + self._size, self._size * REPEAT_SLACK, self._rounds + 1
+        return [seq for seq, _ in self._pending]
+
+    def offer(self, items: Mapping[int, dict]) -> None:
+        """The items of the last batch by seq (a seq missing from `items` was deleted meanwhile)."""
+        for seq, score in self._pending:
+            item = items.get(seq)
+            if item is None:
+                continue
+            repeat = repeat_key(item)
+            if repeat is not None:
+                if repeat in self._seen:  # same text, same speaker: the earlier one scored at least as high
+                    continue
+                self._seen.add(repeat)
+            named = speaker_terms(item)
+            if named and named <= self._query:
+                self._boosted = True
+                score *= self._boost
+            self._kept[seq] = score
+        self._pending = []
+
+    def result(self) -> list[int]:
+        """The seqs of the selected items, best first."""
+        return heapq.nlargest(self._limit, self._kept, key=lambda seq: (self._kept[seq], seq))

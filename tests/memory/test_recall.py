@@ -181,3 +181,41 @@ async def test_words_repeated_verbatim_are_recalled_once(store: SessionStore, us
     found = contents(await store.recall(key, "What is my name?", limit=3))
     assert "My name is Quixotl." in found, found
     assert len(found) == 2  # the canned reply (in any case and spacing) once, and the fact
+
+
+async def test_a_query_naming_a_speaker_prefers_what_that_speaker_said(store: SessionStore, user: str) -> None:
+    """A transcript relayed as "Name: text": asked what Ana did, Ana's own words come before Ben's
+    equally matching remark about her, though Ben's is more recent (which wins a tie otherwise)."""
+    key = ConversationKey(user, "transcript")
+    ana = "Ana: I adopted a greyhound yesterday."
+    ben = "Ben: Ana adopted a greyhound."  # the same query words (ana, adopt) in as many words
+    await store.append(key, [user_msg(ana)], agent=None)
+    await fill(store, key, 3)  # further apart than neighbours lend to each other
+    await store.append(key, [assistant_msg(ben)], agent=None)
+    await fill(store, key, 3)
+    assert contents(await store.recall(key, "Which dog breed did Ana adopt?", limit=2)) == [ana, ben]
+    # no speaker named: an equal match, and the tie goes to the more recent item
+    assert contents(await store.recall(key, "Who adopted a greyhound?", limit=2)) == [ben, ana]
+
+
+async def test_a_much_better_match_by_another_speaker_still_comes_first(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "transcript-strong")
+    ana = "Ana: The concert was fun."
+    ben = "Ben: Ana played the cello sonata at the harbour concert."
+    await store.append(key, [assistant_msg(ben)], agent=None)
+    await fill(store, key, 3)
+    await store.append(key, [user_msg(ana)], agent=None)
+    found = contents(await store.recall(key, "Did Ana play the cello sonata at the harbour concert?", limit=2))
+    assert found == [ben, ana]  # four rare words against one: the preference for Ana is a tie-breaker, not a filter
+
+
+async def test_messages_without_a_speaker_label_get_no_preference(store: SessionStore, user: str) -> None:
+    key = ConversationKey(user, "unlabelled")
+    first = "At 10:30: Ana adopted a greyhound."
+    second = "Ana adopted a greyhound, said Ben."
+    await store.append(key, [user_msg(first)], agent=None)
+    await fill(store, key, 3)
+    await store.append(key, [user_msg(second)], agent=None)
+    # equal matches (ana, adopt in five words each), and neither is by a speaker the query names (the
+    # first's label "At 10" is not in the query, the second has none): the more recent comes first
+    assert contents(await store.recall(key, "What did Ana adopt?", limit=2)) == [second, first]

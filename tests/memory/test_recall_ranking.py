@@ -10,13 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asdrp.memory.recall import (
     MAX_QUERY_TERMS,
+    REPEAT_SLACK,
     CorpusStats,
     Posting,
     RankParams,
+    Selection,
     index_terms,
     item_terms,
     query_terms,
     rank,
+    speaker,
 )
 
 
@@ -151,3 +154,52 @@ def test_a_question_made_only_of_framing_words_still_searches_them() -> None:
     index = Index([*FILLER, "Ben: That is the kind of thing I mentioned.", *FILLER])
     assert query_terms("What kind of thing was mentioned?") == ["kind", "thing", "mention"]
     assert index.rank("What kind of thing was mentioned?", limit=1) == [4]
+
+
+def said(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+def test_a_speaker_is_the_name_labelling_a_message() -> None:
+    assert speaker(said("Caroline: I went to the support group.")) == "Caroline"
+    assert speaker(said("  Dr. Maya O'Neil:  hello")) == "Dr. Maya O'Neil"
+    reply = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Tim: hi"}]}
+    assert speaker(reply) == "Tim"
+    for text in ("https://example.org is down", "10:30 works for me", "Note:no space", "No label here.",
+                 "A label far too long to be anybody's name at all, surely: x", ":) hi", ""):
+        assert speaker(said(text)) is None, text
+
+
+def select(
+    ranked: list[tuple[int, float]], items: dict[int, dict], query: list[str], limit: int
+) -> tuple[list[int], list[list[int]]]:
+    """Run a Selection as a store does; returns the result and the batches it asked for."""
+    selection, batches = Selection(ranked, query, limit), []
+    while batch := selection.batch():
+        batches.append(batch)
+        selection.offer({seq: items[seq] for seq in batch if seq in items})
+    return selection.result(), batches
+
+
+def test_without_a_named_speaker_the_first_round_is_the_last() -> None:
+    ranked = [(seq, 100.0 - seq) for seq in range(200)]
+    items = {seq: said(f"Ana: fact number {seq}") for seq in range(200)}
+    result, batches = select(ranked, items, ["fact"], limit=5)
+    assert result == [0, 1, 2, 3, 4] and len(batches) == 1 and len(batches[0]) == 5 * REPEAT_SLACK
+
+
+def test_a_named_speaker_lifts_their_items_over_close_matches_only() -> None:
+    # scores fall by 1 from 100: Ana's items (every 7th) are boosted by a quarter, which lifts an item
+    # over the ones up to a quarter of its score above it, never over much better ones
+    ranked = [(seq, 100.0 - seq) for seq in range(200)]
+    items = {seq: said(("Ana: " if seq % 7 == 0 else "Ben: ") + f"fact {seq}") for seq in range(200)}
+    result, batches = select(ranked, items, ["ana", "fact"], limit=4)
+    boosted = {seq: (100.0 - seq) * (1.25 if seq % 7 == 0 else 1.0) for seq in range(200)}
+    assert result == sorted(boosted, key=lambda seq: (-boosted[seq], -seq))[:4] == [0, 7, 14, 1]
+    assert sum(map(len, batches)) < len(ranked)  # reading stopped once nothing unread could make it
+
+
+def test_a_repeated_text_is_selected_once_and_a_deleted_item_skipped() -> None:
+    ranked = [(seq, 10.0 - seq) for seq in range(6)]
+    items = {0: said("Same words."), 1: said("same   WORDS."), 3: said("Other words."), 4: said("More words.")}
+    assert select(ranked, items, ["word"], limit=3)[0] == [0, 3, 4]  # 1 repeats 0; 2 is gone

@@ -33,16 +33,15 @@ from asdrp.memory.ids import validate_user
 from asdrp.memory.locks import KeyedLocks
 from asdrp.memory.paging import decode_cursor, encode_cursor
 from asdrp.memory.recall import (
-    REPEAT_ROUNDS,
-    REPEAT_SLACK,
     CorpusStats,
     Posting,
+    Selection,
     candidates,
     frequent_terms,
     item_terms,
     query_terms,
-    rank,
-    repeat_key,
+    rank_scores,
+    selection_depth,
 )
 from asdrp.memory.records import ConversationKey, SessionInfo, StoredItem, WindowSettings
 from asdrp.memory.retention import PruneResult, keep_from_for_max_items
@@ -385,23 +384,14 @@ class StoreBase:
         postings = await self._postings(key, selective) if selective else []
         if frequent and postings:
             postings += await self._postings(key, sorted(frequent), candidates(postings))
-        ranked = rank(postings, stats, limit * REPEAT_SLACK**REPEAT_ROUNDS, frequencies=frequencies)
-        kept: list[StoredItem] = []
-        seen: set[tuple[str, str]] = set()
-        start, size = 0, limit * REPEAT_SLACK
-        while start < len(ranked) and len(kept) < limit:  # rounds: see REPEAT_SLACK
-            batch = ranked[start : start + size]
+        ranked = rank_scores(postings, stats, selection_depth(limit), frequencies=frequencies)
+        selection = Selection(ranked, terms, limit)
+        read: dict[int, StoredItem] = {}
+        while batch := selection.batch():
             found = await self._items_at(key, batch)
-            for position in batch:
-                stored = found.get(position)
-                repeat = None if stored is None else repeat_key(stored.item)
-                if stored is None or repeat in seen or len(kept) >= limit:
-                    continue
-                if repeat is not None:
-                    seen.add(repeat)
-                kept.append(stored)
-            start, size = start + size, size * REPEAT_SLACK
-        return kept
+            read.update(found)
+            selection.offer({seq: stored.item for seq, stored in found.items()})
+        return [read[seq] for seq in selection.result()]
 
     async def clear(self, key: ConversationKey) -> None:
         await self._clear(key, time.time())
