@@ -396,7 +396,7 @@ def index_cost(conversations: Sequence[Conversation], console: Console) -> None:
         t0 = time.process_time()
         found = index.fetch(R.query_terms(q.text))
         t1 = time.process_time()
-        R.rank(found, index.stats, 10)
+        R.rank_scores(found, index.stats, 10)
         t2 = time.process_time()
         rank_ms.append((t2 - t1) * 1e3)
         total_ms.append((t2 - t0) * 1e3)

@@ -2,7 +2,7 @@
 
 The stores keep, per conversation, an inverted index of `item_terms(item)` written at append time
 (postings: term -> (seq, tf, length)) and two counters (items, total length). For a new message
-they fetch the postings of `query_terms(message)` in that ONE conversation and call `rank`, which
+they fetch the postings of `query_terms(message)` in that ONE conversation and call `rank_scores`, which
 sees nothing else: a query costs what its terms' postings cost, never a scan of the history.
 
 The ranking is BM25 plus two ideas that fit conversations. An item is judged with its neighbours:
@@ -45,7 +45,6 @@ __all__ = [
     "index_terms",
     "item_terms",
     "query_terms",
-    "rank",
     "rank_scores",
     "reach",
     "selection_depth",
@@ -186,7 +185,7 @@ class Posting:
 
     seq: int
     """The item's position in the conversation (increasing). Adjacent items are read as seq +/- 1
-    unless the store passes `neighbours` to `rank` (see `Neighbours`)."""
+    unless the store passes `neighbours` to `rank_scores` (see `Neighbours`)."""
     term: str
     tf: int
     """Occurrences of the term in the item."""
@@ -212,7 +211,7 @@ as having unknown neighbours. Only needed where a conversation's seqs are not co
 
 @dataclass(frozen=True)
 class RankParams:
-    """The knobs of `rank`. The defaults are the measured ones; bench/recall_locomo.py ablates them."""
+    """The knobs of `rank_scores`. The defaults are the measured ones; bench/recall_locomo.py ablates them."""
 
     k1: float = 0.9
     """BM25 term-frequency saturation: turns are short, so a repeated word adds little."""
@@ -442,19 +441,6 @@ def rank_scores(
     return [(seq, scores[seq]) for seq in best]
 
 
-def rank(
-    postings: Iterable[Posting],
-    stats: CorpusStats,
-    limit: int,
-    neighbours: Neighbours | None = None,
-    *,
-    params: RankParams = DEFAULT_PARAMS,
-    frequencies: Mapping[str, int] | None = None,
-) -> list[int]:
-    """The seqs of `rank_scores`: the `limit` most relevant items, best first (before `Selection`)."""
-    return [seq for seq, _ in rank_scores(postings, stats, limit, neighbours, params=params, frequencies=frequencies)]
-
-
 _SPEAKER_LABEL = re.compile(r"[^\W\d_][\w'\u2019. -]{0,39}")
 """A speaker label: a name of at most 40 characters that starts with a letter."""
 
@@ -529,7 +515,7 @@ class Selection:
         last = heapq.nlargest(self._limit, self._kept, key=lambda seq: (self._kept[seq], seq))[-1]
         seq, score = self._ranked[self._start]
         bound = score * (self._boost if self._boosted else 1.0)
-        return (bound, seq) < (self._kept[last], last)  # ties go to the more recent, as in `rank`
+        return (bound, seq) < (self._kept[last], last)  # ties go to the more recent, as in `rank_scores`
 
     def batch(self) -> list[int]:
         """The seqs to read next; empty when the selection is complete."""

@@ -18,7 +18,7 @@ from asdrp.memory.recall import (
     index_terms,
     item_terms,
     query_terms,
-    rank,
+    rank_scores,
     speaker,
 )
 
@@ -50,7 +50,7 @@ class Index:
         }
 
     def rank(self, query: str, limit: int = 10, **kwargs: object) -> list[int]:
-        return rank(self.postings(query), self.stats, limit, **kwargs)  # type: ignore[arg-type]
+        return [seq for seq, _ in rank_scores(self.postings(query), self.stats, limit, **kwargs)]  # type: ignore[arg-type]
 
 
 FILLER = ["What time is it in Lisbon?", "It is noon there.", "Convert 20 euros to dollars.", "About 22 dollars."]
@@ -91,12 +91,12 @@ def test_terms_are_the_same_from_many_threads() -> None:
 def test_junk_limits_and_empty_inputs_give_nothing() -> None:
     index = Index(["The sofa is teal."])
     assert index.rank("teal", 0) == [] and index.rank("teal", -3) == []
-    assert rank([], CorpusStats(0, 0), 10) == []
+    assert rank_scores([], CorpusStats(0, 0), 10) == []
     assert index.rank("x" * 10_000) == []
     assert index.rank("teal " + "zz" * 5_000) == [0]
     # stale counters (0 items) and a repeated posting neither crash nor double-count
     p = Posting(4, "teal", 1, 3)
-    assert rank([p, p, Posting(9, "teal", 1, 3)], CorpusStats(0, 0), 5) == [9, 4]
+    assert [seq for seq, _ in rank_scores([p, p, Posting(9, "teal", 1, 3)], CorpusStats(0, 0), 5)] == [9, 4]
 
 
 def test_rarer_words_weigh_more_and_ties_go_to_the_recent_item() -> None:
