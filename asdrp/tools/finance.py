@@ -174,7 +174,7 @@ def amortization_schedule(principal: float, annual_rate_percent: float, years: f
 def compound_growth(
     principal: float, annual_rate_percent: float, years: float, compounds_per_year: int = 1
 ) -> dict[str, Any]:
-    """Future value of an amount growing at a compound annual rate (savings, investments).
+    """Future value of an amount growing at a compound annual rate, and the interest it earns (savings, investments).
 
     Args:
         principal: Starting amount, e.g. 10000.
