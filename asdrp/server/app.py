@@ -20,7 +20,7 @@ from asdrp.memory.errors import MemoryStoreError
 from asdrp.memory.ids import DEFAULT_USER
 from asdrp.memory.retention import RetentionSweeper
 from asdrp.orchestration.retention import retention_plans
-from asdrp.server.auth import ApiKeyAuthenticator
+from asdrp.server.auth import ApiKeyAuthenticator, document_auth
 from asdrp.server.errors import install_error_handlers
 from asdrp.server.guard import RequestGuardMiddleware
 from asdrp.server.idempotency import IdempotencyRecords, idempotency_store
@@ -124,6 +124,7 @@ def create_app(settings: ServerSettings | None = None, *, catalog: Catalog | Non
         redoc_url=None,
     )
     app.state.services = services
+    document_auth(app, settings.local_mode)
     install_error_handlers(app)
     app.add_middleware(RequestGuardMiddleware, settings=settings, authenticator=services.authenticator)
     if settings.cors_origins:

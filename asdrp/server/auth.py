@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from typing import Any
 
-from fastapi import Request, Security
+from fastapi import FastAPI, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
@@ -77,3 +78,27 @@ async def current_user(
     """FastAPI dependency: the user the request acts for."""
     authenticator: ApiKeyAuthenticator = request.app.state.services.authenticator
     return authenticator.user_for(presented_key(api_key, bearer))
+
+
+def document_auth(app: FastAPI, local_mode: bool) -> None:
+    """Make `app`'s OpenAPI schema state the authentication the server applies.
+
+    Every operation declares the key schemes through `current_user`. In local mode no key is
+    asked for, so the schema drops them: a client generated from it, or a checker such as
+    schemathesis's ignored-auth, would otherwise expect a 401 that never comes.
+    """
+    if not local_mode:
+        return
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()  # FastAPI caches it in app.openapi_schema: this runs once
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    if isinstance(operation, dict):
+                        operation.pop("security", None)
+            schema.get("components", {}).pop("securitySchemes", None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -99,3 +99,18 @@ async def test_options_and_405_name_every_method_of_the_path(client: httpx.Async
     assert methods(wrong) == methods(options)
     listed = await client.options("/sessions")
     assert {"GET", "DELETE"} <= methods(listed)
+
+
+async def test_the_openapi_schema_declares_the_auth_the_server_applies(home: Path) -> None:
+    async with app_client(settings_for(api_keys=f"{ALICE_KEY}:alice")) as client:
+        spec = (await client.get("/openapi.json")).json()
+        assert set(spec["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
+        assert "security" in spec["paths"]["/sessions"]["get"]
+        assert (await client.get("/sessions")).status_code == 401  # as declared
+    async with app_client() as client:  # local mode: no key is asked for, and none is declared
+        spec = (await client.get("/openapi.json")).json()
+        assert "securitySchemes" not in spec.get("components", {})
+        declared = [f"{method} {path}" for path, item in spec["paths"].items() for method, op in item.items()
+                    if isinstance(op, dict) and "security" in op]
+        assert declared == []
+        assert (await client.get("/sessions")).status_code == 200
