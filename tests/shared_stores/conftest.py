@@ -15,7 +15,7 @@ from tests.shared_stores.services import fresh_store
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "restarts_services: stops and starts the local PostgreSQL / Redis")
+    config.addinivalue_line("markers", "restarts_services: stops and starts a private PostgreSQL / Redis of its own")
 
 
 @pytest.fixture(autouse=True)

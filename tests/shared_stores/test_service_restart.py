@@ -1,56 +1,138 @@
 """The database restarts mid-run: clear errors while it is down, full recovery after, no torn turns.
 
-These stop and start the machine's local PostgreSQL / Redis (as root, with the commands below) and
-are skipped when that is not possible here (not root or the tools are missing) unless CI=true.
-The outage lasts about a second.
+Each test starts a PRIVATE PostgreSQL cluster or Redis server of its own, on a free port in a
+temporary directory, and stops and starts that one: the machine's shared instances (which other
+tests use at the same time, in other workers) are never touched. That needs root (PostgreSQL runs
+as its own `postgres` user) and the server binaries; without them the test skips locally and fails
+when CI=true. The outage lasts about a second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import shutil
+import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from asdrp.memory.errors import StoreUnavailableError
 from asdrp.memory.records import ConversationKey, WindowSettings
-from asdrp.memory.stores.postgres import PostgresStore
-from asdrp.memory.stores.redis import RedisStore
-from tests.shared_stores.services import fresh_store
+from asdrp.memory.stores.postgres import PostgresSettings, PostgresStore
+from asdrp.memory.stores.redis import RedisSettings, RedisStore
 from tests.shared_stores.writer import turn_items
 
 pytestmark = pytest.mark.restarts_services
 
-PG_STOP = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop"]
-PG_START = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]
-REDIS_STOP = ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"]
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-               "--appendonly", "no"]
+
+def _binary(kind: str) -> str | None:
+    """The server binary of `kind` on this machine (PostgreSQL's from its versioned directory)."""
+    if kind == "redis":
+        return shutil.which("redis-server")
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return found[-1] if found else shutil.which("pg_ctl")
 
 
-def _can_restart(kind: str) -> None:
-    tool = "pg_ctlcluster" if kind == "postgres" else "redis-server"
-    if os.geteuid() == 0 and shutil.which(tool):
-        return
-    message = f"cannot restart the local {kind} here (needs root and {tool})"
+def _require(kind: str) -> str:
+    binary = _binary(kind)
+    if os.geteuid() == 0 and binary and (kind == "redis" or shutil.which("runuser")):
+        return binary
+    message = f"cannot run a private {kind} here (needs root and the {kind} server binaries)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(f"{message} (outside CI only; CI=true fails instead)")
 
 
-def _stop(kind: str) -> None:
-    subprocess.run(PG_STOP if kind == "postgres" else REDIS_STOP, check=False, capture_output=True, timeout=60)
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def _start(kind: str) -> None:
-    if kind == "postgres":
-        subprocess.run(PG_START, check=True, capture_output=True, timeout=60)
-    else:
-        subprocess.run(REDIS_START, check=True, capture_output=True, timeout=60,
-                       cwd="/var/lib/redis" if os.path.isdir("/var/lib/redis") else None)
+def _run(command: list[str], **kwargs: object) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+@dataclass
+class PrivateServer:
+    """A database server of our own: `stop()` and `start()` it at will; its URL for the store."""
+
+    kind: str
+    binary: str
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        if self.kind == "postgres":
+            return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _as_postgres(self, *command: str) -> None:
+        _run(["runuser", "-u", "postgres", "--", *command])
+
+    def start(self) -> None:
+        if self.kind == "postgres":
+            options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+            self._as_postgres(self.binary, "-D", str(self.directory / "data"), "-o", options,
+                              "-l", str(self.directory / "log"), "-w", "start")
+        else:
+            _run([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--daemonize", "yes", "--dir", str(self.directory),
+                  "--pidfile", str(self.directory / "redis.pid")])
+            _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.kind == "postgres":
+            self._as_postgres(self.binary, "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop")
+        else:
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "shutdown", "nosave"],
+                           capture_output=True, timeout=60, check=False)
+
+    def running(self) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+
+@contextmanager
+def private_server(kind: str) -> Iterator[PrivateServer]:
+    """A fresh private server of `kind`, running; stopped and removed afterwards."""
+    binary = _require(kind)
+    with tempfile.TemporaryDirectory(prefix=f"asdrp-private-{kind}-") as tmp:
+        directory = Path(tmp)
+        server = PrivateServer(kind, binary, directory, _free_port())
+        if kind == "postgres":
+            shutil.chown(directory, "postgres", "postgres")
+            initdb = str(Path(binary).with_name("initdb"))
+            server._as_postgres(initdb, "-D", str(directory / "data"), "-U", "postgres", "-A", "trust", "--no-sync")
+        server.start()
+        try:
+            yield server
+        finally:
+            if server.running():
+                server.stop()
 
 
 async def _writer(store: PostgresStore | RedisStore, key: ConversationKey, stop: asyncio.Event,
@@ -81,30 +163,36 @@ async def _wait_until(predicate, timeout: float) -> None:  # type: ignore[no-unt
 async def test_store_reports_unavailable_while_the_database_is_down_and_recovers_after_restart(
     kind: str,
 ) -> None:
-    _can_restart(kind)
-    async with fresh_store(kind) as store:
-        await _run_through_restart(kind, store)
+    with private_server(kind) as server:
+        store: PostgresStore | RedisStore
+        if kind == "postgres":
+            store = PostgresStore(server.url, PostgresSettings(schema="restart"))
+        else:
+            store = RedisStore(server.url, RedisSettings(prefix="restart:"))
+        try:
+            await _run_through_restart(server, store)
+        finally:
+            await store.close()
 
 
-async def _run_through_restart(kind: str, store: PostgresStore | RedisStore) -> None:
+async def _run_through_restart(server: PrivateServer, store: PostgresStore | RedisStore) -> None:
+    kind = server.kind
     key = ConversationKey("alice", "through-a-restart")
     stop, acknowledged, errors = asyncio.Event(), [], []  # type: ignore[var-annotated]
     task = asyncio.create_task(_writer(store, key, stop, acknowledged, errors))
     try:
         await _wait_until(lambda: len(acknowledged) >= 5, 30)
-        await asyncio.to_thread(_stop, kind)
+        await asyncio.to_thread(server.stop)
         before_outage = list(acknowledged)
         await _wait_until(lambda: len(errors) >= 2, 30)
         with pytest.raises(StoreUnavailableError) as down:
             await store.window(key, WindowSettings())
-        await asyncio.to_thread(_start, kind)
+        await asyncio.to_thread(server.start)
         recovered_from = len(acknowledged)
         await _wait_until(lambda: len(acknowledged) >= recovered_from + 5, 60)
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        if kind == "redis":
-            await asyncio.to_thread(_start_if_down)
 
     print(f"{kind}: {len(acknowledged)} acknowledged, {len(errors)} refused; e.g. {down.value}")
     name = "PostgreSQL" if kind == "postgres" else "Redis"
@@ -124,9 +212,3 @@ async def _run_through_restart(kind: str, store: PostgresStore | RedisStore) -> 
     # (Redis runs here without persistence: --save "" --appendonly no loses data on restart by design.)
     info = await store.info(key)
     assert info is not None and info.item_count == len(history)
-
-
-def _start_if_down() -> None:
-    probe = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, timeout=10)
-    if b"PONG" not in probe.stdout:
-        _start("redis")
