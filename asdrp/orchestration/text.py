@@ -59,16 +59,29 @@ _PROPER_NOUN = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+")
 ARITHMETIC_WORD = "arithmetic"
 """The word an arithmetic expression ("17*23") counts as, so it can name a domain."""
 
+_CLITIC = re.compile(r"'(?:s|re|ll|d|ve|m)$")
+"""What follows the apostrophe of a contraction or possessive: the word is what precedes it."""
+_PLACE_REFERENCE = re.compile(
+    r"\b(?:my|your|our|his|her|their|that|this|these|those)\s+(?:[a-z']+\s+){0,2}?"
+    r"(?:city|cities|town|towns|hometown|village|country|countries|place|places|region)\b",
+    re.IGNORECASE,
+)
+"""A place named by reference ("my favourite city", "that country", "my home town"): the phrase stands
+where a place name would, so, like a place name, it says nothing about what is asked."""
+
 
 def content_words(text: str) -> list[str]:
     """Stemmed words of `text` without stopwords or numbers: what can name a domain.
 
+    A place named by reference ("in my favourite city") counts no more than a place name would.
     An arithmetic expression, in symbols or words ("17*23", "15% of 80", "100 minus 37"), counts as
     the word "arithmetic": it names a domain without domain words.
     """
     # "6 times 7" is arithmetic, not a question about the time.
     plain = _WORDED_TIMES.sub(" * ", text)
-    found = [stem(w) for w in words(plain) if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
+    plain = _PLACE_REFERENCE.sub(" ", plain)
+    plain_words = (_CLITIC.sub("", w) for w in words(plain))  # "what's" is "what", "Kyoto's" is "Kyoto"
+    found = [stem(w) for w in plain_words if w not in STOPWORDS and not w[0].isdigit() and len(w) > 1]
     if _ARITHMETIC.search(text):
         found.append(ARITHMETIC_WORD)
     return found

@@ -110,7 +110,8 @@ def references() -> list[Conversation]:
                      ("What about in 3 hours?", time_in("Tokyo", 3))),
         *on_agents(("clock", "moe"), "references",
                    ("My favourite city is Lisbon", Expect("acknowledged", texts=("Lisbon",))),
-                   ("What time is it in my favourite city?", time_in("Lisbon"))),
+                   # the time, and nothing unasked: no geocode of the city (its population or coordinates)
+                   ("What time is it in my favourite city?", time_in("Lisbon", forbid=("population", "°N", "°S")))),
         conversation("references", "smartrouter",
                      ("Where is Kyoto?", Expect("Kyoto in Japan", texts=("Japan",))),
                      ("What's 20% of 150?", value("30", 30)),
