@@ -206,7 +206,7 @@ async def test_a_much_better_match_by_another_speaker_still_comes_first(store: S
     await fill(store, key, 3)
     await store.append(key, [user_msg(ana)], agent=None)
     found = contents(await store.recall(key, "Did Ana play the cello sonata at the harbour concert?", limit=2))
-    assert found == [ben, ana]  # four rare words against one: the preference for Ana is a tie-breaker, not a filter
+    assert found == [ben, ana]  # four query words Ana's item lacks: the preference is a tie-breaker, not a filter
 
 
 async def test_messages_without_a_speaker_label_get_no_preference(store: SessionStore, user: str) -> None:
