@@ -512,7 +512,7 @@ class Selection:
             return True
         if len(self._kept) < self._limit:
             return False
-        last = heapq.nlargest(self._limit, self._kept, key=lambda seq: (self._kept[seq], seq))[-1]
+        last = self.result()[-1]
         seq, score = self._ranked[self._start]
         bound = score * (self._boost if self._boosted else 1.0)
         return (bound, seq) < (self._kept[last], last)  # ties go to the more recent, as in `rank_scores`
